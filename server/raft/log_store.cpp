@@ -1,0 +1,279 @@
+#include "server/raft/log_store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include "common/codec.h"
+#include "common/crc32c.h"
+
+namespace cairn::raft {
+namespace {
+
+// Key layout: entries under 'e' + big-endian index (so they sort by index); the two stable
+// records under 's/'.
+constexpr char kEntryPrefix = 'e';
+const std::string kHardStateKey = "s/hard_state";
+const std::string kSnapshotKey = "s/snapshot";
+
+std::string EntryKey(Index index) {
+  std::string key(1, kEntryPrefix);
+  for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>((index.value >> shift) & 0xFF));
+  return key;
+}
+
+// Appends a CRC-32C over key and body, so a value moved under another key is caught too.
+std::string Seal(const std::string& key, std::string body) {
+  Encoder crc;
+  crc.PutFixed32(Crc32cExtend(Crc32c(key), body));
+  return body + crc.View();
+}
+
+Result<std::string_view> Unseal(const std::string& key, std::string_view value, std::string_view what) {
+  if (value.size() < 4) return Status::Corruption(std::string(what) + " is shorter than its checksum");
+  const std::string_view body = value.substr(0, value.size() - 4);
+  Decoder crc_reader(value.substr(value.size() - 4));
+  if (crc_reader.ReadFixed32() != Crc32cExtend(Crc32c(key), body)) {
+    return Status::Corruption(std::string(what) + " failed its checksum");
+  }
+  return body;
+}
+
+std::string EncodeEntry(const Entry& entry) {
+  Encoder e;
+  e.PutVarint64(entry.term.value);
+  e.PutU8(static_cast<uint8_t>(entry.type));
+  e.PutBytes(entry.data);
+  return Seal(EntryKey(entry.index), e.Take());
+}
+
+Result<Entry> DecodeEntry(Index index, std::string_view value) {
+  const std::string what = "log entry " + std::to_string(index.value);
+  CAIRN_ASSIGN_OR_RETURN(std::string_view body, Unseal(EntryKey(index), value, what));
+  Decoder d(body, what);
+  Entry entry;
+  entry.index = index;
+  entry.term = Term(d.ReadVarint64());
+  const uint8_t type = d.ReadU8();
+  if (type > static_cast<uint8_t>(EntryType::kConfigChange)) d.Fail("unknown entry type " + std::to_string(type));
+  entry.type = static_cast<EntryType>(type);
+  entry.data = std::string(d.ReadBytes(SIZE_MAX));
+  CAIRN_RETURN_IF_ERROR(d.Finish());
+  return entry;
+}
+
+std::string EncodeHardState(const HardState& hs) {
+  Encoder e;
+  e.PutVarint64(hs.term.value);
+  e.PutVarint64(hs.vote.value);
+  e.PutVarint64(hs.commit.value);
+  return Seal(kHardStateKey, e.Take());
+}
+
+void PutNodeIds(Encoder& e, const std::vector<NodeId>& ids) {
+  e.PutVarint64(ids.size());
+  for (NodeId id : ids) e.PutVarint64(id.value);
+}
+
+std::vector<NodeId> ReadNodeIds(Decoder& d) {
+  const uint64_t count = d.ReadVarint64();
+  if (count > d.Remaining()) d.Fail("node id count " + std::to_string(count) + " exceeds the record");
+  std::vector<NodeId> ids;
+  for (uint64_t i = 0; i < count && !d.HasError(); ++i) ids.emplace_back(d.ReadVarint64());
+  return ids;
+}
+
+std::string EncodeSnapshotMeta(const SnapshotMeta& meta) {
+  Encoder e;
+  e.PutVarint64(meta.index.value);
+  e.PutVarint64(meta.term.value);
+  PutNodeIds(e, meta.configuration.voters);
+  PutNodeIds(e, meta.configuration.learners);
+  return Seal(kSnapshotKey, e.Take());
+}
+
+Status StatusFromRocks(const rocksdb::Status& s, std::string_view doing) {
+  if (s.ok()) return OkStatus();
+  const std::string message = std::string(doing) + ": " + s.ToString();
+  if (s.IsCorruption()) return Status::Corruption(message);
+  return Status::IoError(message);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<LogStore>> LogStore::Open(const std::string& directory, const LogStoreOptions& options) {
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.paranoid_checks = true;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, directory, &raw);
+  if (!s.ok()) return StatusFromRocks(s, "opening raft log store in " + directory);
+  std::unique_ptr<LogStore> store(new LogStore(std::unique_ptr<rocksdb::DB>(raw), options));
+  Status recovered = store->Recover();
+  if (!recovered.IsOk()) return recovered.WithContext("raft log store in " + directory + " is unusable");
+  return store;
+}
+
+LogStore::LogStore(std::unique_ptr<rocksdb::DB> db, const LogStoreOptions& options)
+    : db_(std::move(db)), options_(options) {}
+
+LogStore::~LogStore() = default;
+
+Status LogStore::Recover() {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), kSnapshotKey, &value);
+  if (s.ok()) {
+    CAIRN_ASSIGN_OR_RETURN(std::string_view body, Unseal(kSnapshotKey, value, "snapshot metadata"));
+    Decoder d(body, "snapshot metadata");
+    SnapshotMeta meta;
+    meta.index = Index(d.ReadVarint64());
+    meta.term = Term(d.ReadVarint64());
+    meta.configuration.voters = ReadNodeIds(d);
+    meta.configuration.learners = ReadNodeIds(d);
+    CAIRN_RETURN_IF_ERROR(d.Finish());
+    snapshot_ = meta;
+    first_index_ = meta.index.Next();
+    last_index_ = meta.index;
+    last_term_ = meta.term;
+  } else if (!s.IsNotFound()) {
+    return StatusFromRocks(s, "reading snapshot metadata");
+  }
+
+  s = db_->Get(rocksdb::ReadOptions(), kHardStateKey, &value);
+  if (s.ok()) {
+    CAIRN_ASSIGN_OR_RETURN(std::string_view body, Unseal(kHardStateKey, value, "hard state"));
+    Decoder d(body, "hard state");
+    hard_state_.term = Term(d.ReadVarint64());
+    hard_state_.vote = NodeId(d.ReadVarint64());
+    hard_state_.commit = Index(d.ReadVarint64());
+    CAIRN_RETURN_IF_ERROR(d.Finish());
+  } else if (!s.IsNotFound()) {
+    return StatusFromRocks(s, "reading hard state");
+  }
+
+  CAIRN_RETURN_IF_ERROR(RecoverEntries());
+  if (hard_state_.commit > last_index_) {
+    return Status::Corruption("hard state commit index " + std::to_string(hard_state_.commit.value) +
+                              " is past the last stored entry " + std::to_string(last_index_.value));
+  }
+  if (last_term_ > hard_state_.term) {
+    return Status::Corruption("log holds term " + std::to_string(last_term_.value) + " but hard state term is " +
+                              std::to_string(hard_state_.term.value));
+  }
+  return OkStatus();
+}
+
+// Walks every entry: checksums, no gaps, terms never decreasing, nothing under the snapshot.
+Status LogStore::RecoverEntries() {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  const std::string prefix(1, kEntryPrefix);
+  bool first = true;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (it->key().size() != 9) return Status::Corruption("log key of unexpected length " + std::to_string(it->key().size()));
+    uint64_t raw_index = 0;
+    for (size_t i = 1; i < 9; ++i) raw_index = (raw_index << 8) | static_cast<uint8_t>(it->key()[i]);
+    const Index index(raw_index);
+    CAIRN_ASSIGN_OR_RETURN(Entry entry, DecodeEntry(index, it->value().ToStringView()));
+    if (first && snapshot_ && index != snapshot_->index.Next()) {
+      return Status::Corruption("first log entry " + std::to_string(index.value) + " does not follow snapshot " +
+                                std::to_string(snapshot_->index.value));
+    }
+    if (first && !snapshot_) first_index_ = index;
+    if (!first && index != last_index_.Next()) {
+      return Status::Corruption("log has a gap: entry " + std::to_string(index.value) + " follows " +
+                                std::to_string(last_index_.value));
+    }
+    if (entry.term < last_term_) {
+      return Status::Corruption("log entry " + std::to_string(index.value) + " has term " +
+                                std::to_string(entry.term.value) + ", lower than the entry before it");
+    }
+    last_index_ = index;
+    last_term_ = entry.term;
+    first = false;
+  }
+  if (first && !snapshot_) {
+    first_index_ = Index(1);
+    last_index_ = Index(0);
+  }
+  return StatusFromRocks(it->status(), "scanning the log");
+}
+
+Result<Term> LogStore::TermAt(Index index) const {
+  if (index == first_index_.Prev()) return snapshot_ ? snapshot_->term : Term(0);
+  if (index < first_index_ || index > last_index_) {
+    return Status::NotFound("log entry " + std::to_string(index.value) + " is outside [" +
+                            std::to_string(first_index_.value) + ", " + std::to_string(last_index_.value) + "]");
+  }
+  CAIRN_ASSIGN_OR_RETURN(std::vector<Entry> one, Entries(index, index.Next(), 0));
+  return one.front().term;
+}
+
+Result<std::vector<Entry>> LogStore::Entries(Index low, Index high, size_t bytes_max) const {
+  CAIRN_ASSERT(first_index_ <= low && low <= high && high <= last_index_.Next(), "LogStore::Entries range out of bounds");
+  std::vector<Entry> entries;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  size_t bytes = 0;
+  Index expected = low;
+  for (it->Seek(EntryKey(low)); expected < high; it->Next(), expected = expected.Next()) {
+    if (!it->Valid() || it->key() != EntryKey(expected)) {
+      CAIRN_RETURN_IF_ERROR(StatusFromRocks(it->status(), "reading the log"));
+      return Status::Corruption("log entry " + std::to_string(expected.value) + " is missing");
+    }
+    CAIRN_ASSIGN_OR_RETURN(Entry entry, DecodeEntry(expected, it->value().ToStringView()));
+    bytes += entry.data.size();
+    if (!entries.empty() && bytes > bytes_max) break;
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+Status LogStore::Save(const std::optional<HardState>& hard_state, const std::vector<Entry>& entries) {
+  rocksdb::WriteBatch batch;
+  Index new_last = last_index_;
+  Term new_last_term = last_term_;
+  if (!entries.empty()) {
+    const Index from = entries.front().index;
+    CAIRN_ASSERT(first_index_ <= from && from <= last_index_.Next(), "Save would leave a gap or rewrite a snapshot");
+    for (size_t i = 0; i < entries.size(); ++i) {
+      CAIRN_ASSERT(entries[i].index == Index(from.value + i), "Save needs contiguous entries");
+      batch.Put(EntryKey(entries[i].index), EncodeEntry(entries[i]));
+    }
+    new_last = entries.back().index;
+    new_last_term = entries.back().term;
+    // A conflicting suffix longer than the new entries must not survive behind them.
+    for (Index i = new_last.Next(); i <= last_index_; i = i.Next()) batch.Delete(EntryKey(i));
+  }
+  if (hard_state) batch.Put(kHardStateKey, EncodeHardState(*hard_state));
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync;
+  CAIRN_RETURN_IF_ERROR(StatusFromRocks(db_->Write(write_options, &batch), "writing the raft log"));
+  last_index_ = new_last;
+  last_term_ = new_last_term;
+  if (hard_state) hard_state_ = *hard_state;
+  return OkStatus();
+}
+
+Status LogStore::SaveSnapshot(const SnapshotMeta& meta) {
+  if (snapshot_ && meta.index <= snapshot_->index) {
+    return Status::FailedPrecondition("snapshot at " + std::to_string(meta.index.value) +
+                                      " is not newer than the stored one at " + std::to_string(snapshot_->index.value));
+  }
+  rocksdb::WriteBatch batch;
+  batch.Put(kSnapshotKey, EncodeSnapshotMeta(meta));
+  // Keep the entries after the snapshot only if the log really continues it.
+  const bool log_continues = meta.index <= last_index_ && TermAt(meta.index).ValueOr(Term(0)) == meta.term;
+  const Index drop_through = log_continues ? meta.index : last_index_;
+  for (Index i = first_index_; i <= drop_through; i = i.Next()) batch.Delete(EntryKey(i));
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync;
+  CAIRN_RETURN_IF_ERROR(StatusFromRocks(db_->Write(write_options, &batch), "writing snapshot metadata"));
+  snapshot_ = meta;
+  first_index_ = meta.index.Next();
+  if (!log_continues) {
+    last_index_ = meta.index;
+    last_term_ = meta.term;
+  }
+  return OkStatus();
+}
+
+}  // namespace cairn::raft

@@ -1,0 +1,188 @@
+#include <doctest/doctest.h>
+
+#include <rocksdb/db.h>
+
+#include <filesystem>
+#include <string>
+
+#include "server/raft/log_store.h"
+
+namespace cairn::raft {
+namespace {
+
+// A fresh directory under the system temp dir, removed afterwards.
+struct TempDir {
+  TempDir() {
+    path = (std::filesystem::temp_directory_path() /
+            ("cairn-log-store-" + std::to_string(::getpid()) + "-" + std::to_string(counter++)))
+               .string();
+    std::filesystem::remove_all(path);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::string path;
+  static inline int counter = 0;
+};
+
+Entry MakeEntry(uint64_t index, uint64_t term, std::string data = "") {
+  if (data.empty()) data = "cmd-" + std::to_string(index) + "-" + std::to_string(term);
+  return Entry{Term(term), Index(index), EntryType::kNormal, std::move(data)};
+}
+
+std::vector<Entry> MakeEntries(uint64_t from, uint64_t to, uint64_t term) {
+  std::vector<Entry> out;
+  for (uint64_t i = from; i <= to; ++i) out.push_back(MakeEntry(i, term));
+  return out;
+}
+
+std::unique_ptr<LogStore> OpenOrDie(const std::string& dir) {
+  auto store = LogStore::Open(dir);
+  REQUIRE_MESSAGE(store.IsOk(), store.GetStatus().ToString());
+  return std::move(store).Value();
+}
+
+// Overwrites a raw key in the RocksDB underneath, as disk damage would.
+void Tamper(const std::string& dir, const std::string& key, const std::string& value) {
+  rocksdb::DB* raw = nullptr;
+  REQUIRE(rocksdb::DB::Open(rocksdb::Options(), dir, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  REQUIRE(db->Put(rocksdb::WriteOptions(), key, value).ok());
+}
+
+std::string RawEntryKey(uint64_t index) {
+  std::string key(1, 'e');
+  for (int shift = 56; shift >= 0; shift -= 8) key.push_back(static_cast<char>((index >> shift) & 0xFF));
+  return key;
+}
+
+TEST_SUITE("raft.log_store") {
+  TEST_CASE("a new store is empty and survives reopening with what was saved") {
+    TempDir dir;
+    {
+      auto store = OpenOrDie(dir.path);
+      CHECK(store->FirstIndex() == Index(1));
+      CHECK(store->LastIndex() == Index(0));
+      CHECK(store->TermAt(Index(0)).Value() == Term(0));
+      REQUIRE(store->Save(HardState{Term(2), NodeId(1), Index(3)}, MakeEntries(1, 5, 2)).IsOk());
+    }
+    auto store = OpenOrDie(dir.path);
+    CHECK(store->GetHardState() == HardState{Term(2), NodeId(1), Index(3)});
+    CHECK(store->FirstIndex() == Index(1));
+    CHECK(store->LastIndex() == Index(5));
+    CHECK(store->TermAt(Index(4)).Value() == Term(2));
+    auto entries = store->Entries(Index(2), Index(5), SIZE_MAX);
+    REQUIRE(entries.IsOk());
+    CHECK(*entries == std::vector<Entry>{MakeEntry(2, 2), MakeEntry(3, 2), MakeEntry(4, 2)});
+    CHECK_FALSE(store->TermAt(Index(6)).IsOk());
+  }
+
+  TEST_CASE("a conflicting suffix is replaced, including entries beyond the new ones") {
+    TempDir dir;
+    {
+      auto store = OpenOrDie(dir.path);
+      REQUIRE(store->Save(HardState{Term(1), kNoNode, Index(0)}, MakeEntries(1, 6, 1)).IsOk());
+      REQUIRE(store->Save(HardState{Term(3), kNoNode, Index(0)}, MakeEntries(4, 4, 3)).IsOk());
+      CHECK(store->LastIndex() == Index(4));
+    }
+    auto store = OpenOrDie(dir.path);
+    CHECK(store->LastIndex() == Index(4));
+    CHECK(store->TermAt(Index(3)).Value() == Term(1));
+    CHECK(store->TermAt(Index(4)).Value() == Term(3));
+  }
+
+  TEST_CASE("Entries respects the byte budget but returns at least one entry") {
+    TempDir dir;
+    auto store = OpenOrDie(dir.path);
+    std::vector<Entry> big;
+    for (uint64_t i = 1; i <= 4; ++i) big.push_back(MakeEntry(i, 1, std::string(100, 'x')));
+    REQUIRE(store->Save(HardState{Term(1), kNoNode, Index(0)}, big).IsOk());
+    CHECK(store->Entries(Index(1), Index(5), 250)->size() == 2);
+    CHECK(store->Entries(Index(1), Index(5), 10)->size() == 1);
+    CHECK(store->Entries(Index(3), Index(3), 10)->empty());
+  }
+
+  TEST_CASE("a snapshot compacts the log, keeps later entries, and persists") {
+    TempDir dir;
+    const Configuration config{{NodeId(1), NodeId(2), NodeId(3)}, {NodeId(4)}};
+    {
+      auto store = OpenOrDie(dir.path);
+      REQUIRE(store->Save(HardState{Term(2), NodeId(1), Index(8)}, MakeEntries(1, 10, 2)).IsOk());
+      REQUIRE(store->SaveSnapshot(SnapshotMeta{Index(7), Term(2), config}).IsOk());
+      CHECK(store->FirstIndex() == Index(8));
+      CHECK(store->SaveSnapshot(SnapshotMeta{Index(5), Term(2), config}).Code() == StatusCode::kFailedPrecondition);
+    }
+    auto store = OpenOrDie(dir.path);
+    REQUIRE(store->LatestSnapshot().has_value());
+    CHECK(store->LatestSnapshot()->configuration == config);
+    CHECK(store->FirstIndex() == Index(8));
+    CHECK(store->LastIndex() == Index(10));
+    CHECK(store->TermAt(Index(7)).Value() == Term(2));
+    CHECK_FALSE(store->TermAt(Index(6)).IsOk());
+  }
+
+  TEST_CASE("a snapshot ahead of the log (installed from a leader) empties it") {
+    TempDir dir;
+    auto store = OpenOrDie(dir.path);
+    REQUIRE(store->Save(HardState{Term(1), kNoNode, Index(0)}, MakeEntries(1, 3, 1)).IsOk());
+    REQUIRE(store->SaveSnapshot(SnapshotMeta{Index(20), Term(4), {{NodeId(1)}, {}}}).IsOk());
+    CHECK(store->FirstIndex() == Index(21));
+    CHECK(store->LastIndex() == Index(20));
+    REQUIRE(store->Save(HardState{Term(4), kNoNode, Index(20)}, MakeEntries(21, 22, 4)).IsOk());
+    store.reset();
+    store = OpenOrDie(dir.path);
+    CHECK(store->LastIndex() == Index(22));
+    CHECK(store->TermAt(Index(20)).Value() == Term(4));
+  }
+
+  TEST_CASE("a snapshot whose term differs from the log's entry drops the log") {
+    TempDir dir;
+    auto store = OpenOrDie(dir.path);
+    REQUIRE(store->Save(HardState{Term(3), kNoNode, Index(0)}, MakeEntries(1, 5, 1)).IsOk());
+    REQUIRE(store->SaveSnapshot(SnapshotMeta{Index(3), Term(3), {{NodeId(1)}, {}}}).IsOk());
+    CHECK(store->LastIndex() == Index(3));
+    CHECK(store->FirstIndex() == Index(4));
+  }
+
+  TEST_CASE("corruption refuses to open with a message that names the record") {
+    SUBCASE("a flipped byte in an entry") {
+      TempDir dir;
+      { REQUIRE(OpenOrDie(dir.path)->Save(HardState{Term(1), kNoNode, Index(0)}, MakeEntries(1, 3, 1)).IsOk()); }
+      Tamper(dir.path, RawEntryKey(2), std::string("\x01\x00\x05hellXxxxx", 12));
+      auto reopened = LogStore::Open(dir.path);
+      REQUIRE_FALSE(reopened.IsOk());
+      CHECK(reopened.GetStatus().Code() == StatusCode::kCorruption);
+      CHECK(reopened.GetStatus().Message().find("log entry 2") != std::string::npos);
+    }
+    SUBCASE("a gap in the log") {
+      TempDir dir;
+      { REQUIRE(OpenOrDie(dir.path)->Save(HardState{Term(1), kNoNode, Index(0)}, MakeEntries(1, 3, 1)).IsOk()); }
+      {
+        rocksdb::DB* raw = nullptr;
+        REQUIRE(rocksdb::DB::Open(rocksdb::Options(), dir.path, &raw).ok());
+        std::unique_ptr<rocksdb::DB> db(raw);
+        REQUIRE(db->Delete(rocksdb::WriteOptions(), RawEntryKey(2)).ok());
+      }
+      auto reopened = LogStore::Open(dir.path);
+      REQUIRE_FALSE(reopened.IsOk());
+      CHECK(reopened.GetStatus().Message().find("gap") != std::string::npos);
+    }
+    SUBCASE("a damaged hard state") {
+      TempDir dir;
+      { REQUIRE(OpenOrDie(dir.path)->Save(HardState{Term(1), kNoNode, Index(0)}, MakeEntries(1, 1, 1)).IsOk()); }
+      Tamper(dir.path, "s/hard_state", "garbage!");
+      auto reopened = LogStore::Open(dir.path);
+      REQUIRE_FALSE(reopened.IsOk());
+      CHECK(reopened.GetStatus().Message().find("hard state") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("a commit index beyond the log is refused at open") {
+    TempDir dir;
+    { REQUIRE(OpenOrDie(dir.path)->Save(HardState{Term(1), kNoNode, Index(9)}, MakeEntries(1, 2, 1)).IsOk()); }
+    auto reopened = LogStore::Open(dir.path);
+    REQUIRE_FALSE(reopened.IsOk());
+    CHECK(reopened.GetStatus().Message().find("commit index 9") != std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace cairn::raft
