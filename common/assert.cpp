@@ -12,8 +12,8 @@ void AssertFail(const char* file, int line, const char* expression) {
 }
 
 void AssertFail(const char* file, int line, const char* expression, std::string_view message) {
-  std::fprintf(stderr, "%s:%d: assertion failed: %s: %.*s\n", file, line, expression,
-               static_cast<int>(message.size()), message.data());
+  std::fprintf(stderr, "%s:%d: assertion failed: %s: %.*s\n", file, line, expression, static_cast<int>(message.size()),
+               message.data());
   std::fflush(stderr);
   std::abort();
 }

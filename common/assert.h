@@ -15,11 +15,11 @@ namespace cairn::internal {
 
 // CAIRN_ASSERT(condition) or CAIRN_ASSERT(condition, message); message is only evaluated on
 // failure and may be anything convertible to std::string_view (a literal or a std::string).
-#define CAIRN_ASSERT(condition, ...)                                                     \
-  do {                                                                                   \
-    if (!(condition)) [[unlikely]] {                                                     \
+#define CAIRN_ASSERT(condition, ...)                                                            \
+  do {                                                                                          \
+    if (!(condition)) [[unlikely]] {                                                            \
       ::cairn::internal::AssertFail(__FILE__, __LINE__, #condition __VA_OPT__(, ) __VA_ARGS__); \
-    }                                                                                    \
+    }                                                                                           \
   } while (0)
 
 // Marks a point the program must never reach.

@@ -28,8 +28,7 @@ void Encoder::PutBytes(std::string_view bytes) {
 bool Decoder::Need(size_t n, std::string_view field) {
   if (HasError()) return false;
   if (input_.size() >= n) return true;
-  Fail(std::string(field) + " truncated: need " + std::to_string(n) + " bytes, have " +
-       std::to_string(input_.size()));
+  Fail(std::string(field) + " truncated: need " + std::to_string(n) + " bytes, have " + std::to_string(input_.size()));
   return false;
 }
 

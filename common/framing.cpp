@@ -79,11 +79,8 @@ Result<std::optional<std::string>> FrameDecoder::Next() {
         consumed_ = 0;
       }
       return std::optional<std::string>();
-    case ParseState::kBad:
-      failed_ = frame.error;
-      return failed_;
-    case ParseState::kFrame:
-      break;
+    case ParseState::kBad: failed_ = frame.error; return failed_;
+    case ParseState::kFrame: break;
   }
   std::string payload(frame.payload);
   consumed_ += frame.frame_bytes;

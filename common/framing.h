@@ -62,7 +62,7 @@ struct FrameScan {
   std::vector<std::string_view> payloads;  // views into the scanned data
   size_t valid_bytes = 0;                  // bytes up to the end of the last good frame
   FrameTail tail = FrameTail::kClean;
-  Status error;                            // set when tail == kCorrupt
+  Status error;  // set when tail == kCorrupt
 };
 
 // Splits stored data into frames. Stops at the first incomplete or corrupt frame.

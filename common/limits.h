@@ -13,9 +13,9 @@ namespace cairn::limits {
 inline constexpr size_t kFramePayloadBytesMax = 64 * 1024 * 1024;
 
 // Network (common/env.h).
-inline constexpr size_t kUdpDatagramBytesMax = 65507;       // IPv4 UDP payload ceiling
+inline constexpr size_t kUdpDatagramBytesMax = 65507;               // IPv4 UDP payload ceiling
 inline constexpr size_t kTcpWriteQueueBytesMax = 64 * 1024 * 1024;  // per stream, unsent bytes
-inline constexpr size_t kTcpReadChunkBytesMax = 64 * 1024;  // one on_data callback at most
+inline constexpr size_t kTcpReadChunkBytesMax = 64 * 1024;          // one on_data callback at most
 
 // Cross-thread posts into the event loop (common/env.h Env::Post).
 inline constexpr size_t kLoopPostQueueMax = 1 << 20;

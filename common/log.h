@@ -71,9 +71,9 @@ class Logger {
 
 }  // namespace cairn
 
-#define CAIRN_LOG_DEBUG(logger, message, ...)                              \
-  do {                                                                     \
-    if ((logger).Enabled(::cairn::LogLevel::kDebug)) {                     \
-      (logger).Log(::cairn::LogLevel::kDebug, message, {__VA_ARGS__});     \
-    }                                                                      \
+#define CAIRN_LOG_DEBUG(logger, message, ...)                          \
+  do {                                                                 \
+    if ((logger).Enabled(::cairn::LogLevel::kDebug)) {                 \
+      (logger).Log(::cairn::LogLevel::kDebug, message, {__VA_ARGS__}); \
+    }                                                                  \
   } while (0)

@@ -17,17 +17,17 @@ namespace cairn {
 
 enum class StatusCode : uint8_t {
   kOk = 0,
-  kInvalidArgument,    // the caller sent something malformed or out of range
-  kNotFound,           // the thing asked for does not exist
-  kAlreadyExists,      // the thing to create exists already
-  kCorruption,         // stored or received data failed a checksum or a structural check
-  kIoError,            // the operating system refused a file or socket operation
-  kUnavailable,        // not possible now (no leader, peer down, closed); may succeed later
-  kTimeout,            // a deadline passed
-  kResourceExhausted,  // a named limit (*_max) would be exceeded
-  kFailedPrecondition, // the system is not in a state that allows this call
-  kAborted,            // lost a race (conflicting change, leadership lost); safe to retry
-  kInternal,           // an invariant of our own broke
+  kInvalidArgument,     // the caller sent something malformed or out of range
+  kNotFound,            // the thing asked for does not exist
+  kAlreadyExists,       // the thing to create exists already
+  kCorruption,          // stored or received data failed a checksum or a structural check
+  kIoError,             // the operating system refused a file or socket operation
+  kUnavailable,         // not possible now (no leader, peer down, closed); may succeed later
+  kTimeout,             // a deadline passed
+  kResourceExhausted,   // a named limit (*_max) would be exceeded
+  kFailedPrecondition,  // the system is not in a state that allows this call
+  kAborted,             // lost a race (conflicting change, leadership lost); safe to retry
+  kInternal,            // an invariant of our own broke
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -58,9 +58,7 @@ class [[nodiscard]] Status {
   // Returns a copy whose message is "<context>: <message>"; OK stays OK.
   Status WithContext(std::string_view context) const;
 
-  friend bool operator==(const Status& a, const Status& b) {
-    return a.code_ == b.code_ && a.message_ == b.message_;
-  }
+  friend bool operator==(const Status& a, const Status& b) { return a.code_ == b.code_ && a.message_ == b.message_; }
 
  private:
   StatusCode code_ = StatusCode::kOk;
@@ -72,7 +70,7 @@ inline Status OkStatus() { return Status(); }
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : data_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : data_(std::move(status)) {  // NOLINT: implicit by design
     CAIRN_ASSERT(!std::get<Status>(data_).IsOk(), "a Result cannot hold an OK status without a value");
   }
@@ -110,10 +108,10 @@ class [[nodiscard]] Result {
 #define CAIRN_STATUS_CONCAT(a, b) CAIRN_STATUS_CONCAT_INNER(a, b)
 
 // Returns the Status of `expr` from the enclosing function if it is not OK.
-#define CAIRN_RETURN_IF_ERROR(expr)                     \
-  do {                                                  \
-    ::cairn::Status cairn_status_ = (expr);             \
-    if (!cairn_status_.IsOk()) return cairn_status_;    \
+#define CAIRN_RETURN_IF_ERROR(expr)                  \
+  do {                                               \
+    ::cairn::Status cairn_status_ = (expr);          \
+    if (!cairn_status_.IsOk()) return cairn_status_; \
   } while (0)
 
 // `lhs` = value of Result `expr`, or return its Status from the enclosing function.

@@ -169,7 +169,8 @@ Status LogStore::RecoverEntries() {
   const std::string prefix(1, kEntryPrefix);
   bool first = true;
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    if (it->key().size() != 9) return Status::Corruption("log key of unexpected length " + std::to_string(it->key().size()));
+    if (it->key().size() != 9)
+      return Status::Corruption("log key of unexpected length " + std::to_string(it->key().size()));
     uint64_t raw_index = 0;
     for (size_t i = 1; i < 9; ++i) raw_index = (raw_index << 8) | static_cast<uint8_t>(it->key()[i]);
     const Index index(raw_index);
@@ -209,7 +210,8 @@ Result<Term> LogStore::TermAt(Index index) const {
 }
 
 Result<std::vector<Entry>> LogStore::Entries(Index low, Index high, size_t bytes_max) const {
-  CAIRN_ASSERT(first_index_ <= low && low <= high && high <= last_index_.Next(), "LogStore::Entries range out of bounds");
+  CAIRN_ASSERT(first_index_ <= low && low <= high && high <= last_index_.Next(),
+               "LogStore::Entries range out of bounds");
   std::vector<Entry> entries;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
   size_t bytes = 0;

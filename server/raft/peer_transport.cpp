@@ -56,10 +56,10 @@ PeerTransport::~PeerTransport() {
 }
 
 Status PeerTransport::Listen(const NetAddress& address) {
-  auto listener = env_.ListenTcp(address, [this](std::unique_ptr<TcpStream> stream) {
-    AddConnection(std::move(stream), kNoNode);
-  });
-  if (!listener.IsOk()) return listener.GetStatus().WithContext("raft transport cannot listen on " + address.ToString());
+  auto listener =
+      env_.ListenTcp(address, [this](std::unique_ptr<TcpStream> stream) { AddConnection(std::move(stream), kNoNode); });
+  if (!listener.IsOk())
+    return listener.GetStatus().WithContext("raft transport cannot listen on " + address.ToString());
   listener_ = std::move(listener).Value();
   return OkStatus();
 }
@@ -128,9 +128,9 @@ void PeerTransport::OnDialed(NodeId id, uint64_t generation, Result<std::unique_
   peer->dialing = false;
   if (!stream.IsOk()) {
     ++stats_.connection_errors;
-    logger_.WarnRateLimited("raft-dial-" + std::to_string(id.value), "cannot reach raft peer",
-                            {{"peer", id.value}, {"address", peer->address.ToString()},
-                             {"error", stream.GetStatus().ToString()}});
+    logger_.WarnRateLimited(
+        "raft-dial-" + std::to_string(id.value), "cannot reach raft peer",
+        {{"peer", id.value}, {"address", peer->address.ToString()}, {"error", stream.GetStatus().ToString()}});
     ScheduleRedial(*peer);
     return;
   }
@@ -148,8 +148,8 @@ void PeerTransport::OnDialed(NodeId id, uint64_t generation, Result<std::unique_
 
 uint64_t PeerTransport::AddConnection(std::unique_ptr<TcpStream> stream, NodeId peer) {
   const uint64_t id = next_connection_id_++;
-  auto connection = std::make_unique<Connection>(
-      Connection{std::move(stream), FrameDecoder(options_.message_bytes_max), peer});
+  auto connection =
+      std::make_unique<Connection>(Connection{std::move(stream), FrameDecoder(options_.message_bytes_max), peer});
   TcpStream& raw = *connection->stream;
   connections_.emplace(id, std::move(connection));
   ++stats_.connects;

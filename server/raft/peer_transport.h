@@ -34,7 +34,7 @@ struct PeerTransportOptions {
 };
 
 struct PeerTransportStats {
-  uint64_t messages_sent = 0;      // handed to a connected stream
+  uint64_t messages_sent = 0;  // handed to a connected stream
   uint64_t messages_received = 0;
   uint64_t messages_dropped = 0;   // unknown peer, not connected, over a limit
   uint64_t socket_writes = 0;      // batched writes (<= messages_sent)

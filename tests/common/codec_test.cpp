@@ -1,9 +1,9 @@
+#include "common/codec.h"
+
 #include <doctest/doctest.h>
 
 #include <cstdint>
 #include <vector>
-
-#include "common/codec.h"
 
 namespace cairn {
 namespace {

@@ -1,8 +1,9 @@
+#include "common/crc32c.h"
+
 #include <doctest/doctest.h>
 
 #include <string>
 
-#include "common/crc32c.h"
 #include "common/random.h"
 
 namespace cairn {
@@ -24,8 +25,9 @@ TEST_SUITE("common.crc32c") {
     CHECK(Crc32c("123456789") == 0xE3069283u);
     CHECK(Crc32c("") == 0u);
     // An iSCSI SCSI Read (10) command PDU, RFC 3720 B.4.
-    const unsigned char pdu[48] = {0x01, 0xc0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x14, 0, 0, 0, 0, 0, 0x04, 0,
-                                   0, 0, 0, 0x14, 0, 0, 0, 0x18, 0x28, 0, 0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0, 0, 0, 0, 0};
+    const unsigned char pdu[48] = {0x01, 0xc0, 0, 0, 0, 0, 0,    0, 0,    0, 0, 0,    0, 0, 0, 0,
+                                   0x14, 0,    0, 0, 0, 0, 0x04, 0, 0,    0, 0, 0x14, 0, 0, 0, 0x18,
+                                   0x28, 0,    0, 0, 0, 0, 0,    0, 0x02, 0, 0, 0,    0, 0, 0, 0};
     CHECK(Crc32c(std::string_view(reinterpret_cast<const char*>(pdu), sizeof pdu)) == 0xD9963A56u);
   }
 

@@ -13,8 +13,8 @@ TEST_SUITE("common.env_paths") {
     CHECK(a->port == 8300);
     CHECK(a->ToString() == "127.0.0.1:8300");
     CHECK(NetAddress::Parse("10.0.0.255:0").IsOk());
-    for (const char* bad : {"127.0.0.1", "localhost:80", "127.0.0.1:65536", "127.0.0.256:1", "1.2.3:4",
-                            "1.2.3.4.5:6", "1.2.3.4:", ":80", "1.2.3.4:-1", "1..3.4:5"}) {
+    for (const char* bad : {"127.0.0.1", "localhost:80", "127.0.0.1:65536", "127.0.0.256:1", "1.2.3:4", "1.2.3.4.5:6",
+                            "1.2.3.4:", ":80", "1.2.3.4:-1", "1..3.4:5"}) {
       CAPTURE(bad);
       CHECK_FALSE(NetAddress::Parse(bad).IsOk());
     }

@@ -1,9 +1,10 @@
+#include "common/framing.h"
+
 #include <doctest/doctest.h>
 
 #include <string>
 #include <vector>
 
-#include "common/framing.h"
 #include "common/random.h"
 
 namespace cairn {

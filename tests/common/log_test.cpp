@@ -1,8 +1,8 @@
+#include "common/log.h"
+
 #include <doctest/doctest.h>
 
 #include <vector>
-
-#include "common/log.h"
 
 namespace cairn {
 namespace {
@@ -11,7 +11,8 @@ struct Capture {
   double now = 0;
   std::vector<std::string> lines;
   Logger MakeLogger() {
-    return Logger("s1", [this] { return now; }, [this](std::string_view l) { lines.emplace_back(l); });
+    return Logger(
+        "s1", [this] { return now; }, [this](std::string_view l) { lines.emplace_back(l); });
   }
 };
 
@@ -26,7 +27,10 @@ TEST_SUITE("common.log") {
     Capture c;
     Logger log = c.MakeLogger();
     int evaluated = 0;
-    auto expensive = [&] { ++evaluated; return std::string("v"); };
+    auto expensive = [&] {
+      ++evaluated;
+      return std::string("v");
+    };
     CAIRN_LOG_DEBUG(log, "hidden", {"k", expensive()});
     CHECK(evaluated == 0);
     CHECK(c.lines.empty());

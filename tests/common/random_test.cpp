@@ -1,9 +1,9 @@
+#include "common/random.h"
+
 #include <doctest/doctest.h>
 
 #include <array>
 #include <vector>
-
-#include "common/random.h"
 
 namespace cairn {
 namespace {

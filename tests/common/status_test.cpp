@@ -1,8 +1,8 @@
+#include "common/status.h"
+
 #include <doctest/doctest.h>
 
 #include <memory>
-
-#include "common/status.h"
 
 namespace cairn {
 namespace {

@@ -1,11 +1,10 @@
-#include <doctest/doctest.h>
+#include "server/raft/log_store.h"
 
+#include <doctest/doctest.h>
 #include <rocksdb/db.h>
 
 #include <filesystem>
 #include <string>
-
-#include "server/raft/log_store.h"
 
 namespace cairn::raft {
 namespace {
