@@ -16,6 +16,12 @@ inline constexpr size_t kFramePayloadBytesMax = 64 * 1024 * 1024;
 inline constexpr size_t kUdpDatagramBytesMax = 65507;               // IPv4 UDP payload ceiling
 inline constexpr size_t kTcpWriteQueueBytesMax = 64 * 1024 * 1024;  // per stream, unsent bytes
 inline constexpr size_t kTcpReadChunkBytesMax = 64 * 1024;          // one on_data callback at most
+// Datagrams waiting for the kernel's send buffer. Sending is best effort, so beyond this a
+// datagram is refused rather than queued.
+inline constexpr size_t kUdpSendQueueBytesMax = 4 * 1024 * 1024;
+// After a local close, queued bytes get this long to reach the kernel before the connection is
+// dropped, so a peer that never reads cannot pin the queue forever.
+inline constexpr int64_t kTcpCloseFlushMillisMax = 5000;
 
 // Cross-thread posts into the event loop (common/env.h Env::Post).
 inline constexpr size_t kLoopPostQueueMax = 1 << 20;

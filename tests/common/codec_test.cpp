@@ -61,7 +61,8 @@ TEST_SUITE("common.codec") {
   }
 
   TEST_CASE("malformed varints are rejected") {
-    Decoder unterminated(std::string("\x80\x80", 2));
+    const std::string two_continuations("\x80\x80", 2);
+    Decoder unterminated(two_continuations);
     (void)unterminated.ReadVarint64();
     CHECK(unterminated.Finish().Message().find("varint truncated") != std::string::npos);
 
@@ -84,7 +85,8 @@ TEST_SUITE("common.codec") {
     CHECK(d.ReadBytes(49).empty());
     CHECK(d.Finish().Message().find("exceeds the limit of 49") != std::string::npos);
 
-    Decoder trailing(std::string("\x01\x02", 2));
+    const std::string two_bytes("\x01\x02", 2);
+    Decoder trailing(two_bytes);
     CHECK(trailing.ReadU8() == 1);
     CHECK_FALSE(trailing.Finish().IsOk());
     CHECK(trailing.Finish(/*require_end=*/false).IsOk());

@@ -21,11 +21,36 @@
 // Crash(host) also cancels the host's timers and closes its sockets without running any of its
 // callbacks again: the objects of the crashed incarnation are dead. Restart(host) brings the
 // host back with its surviving disk; the test then builds fresh components on the same SimEnv.
+//
+// Details the summary above leaves open:
+//   - Virtual time starts at MonoTime(1h) (so `Now() - timeout` stays positive); WallMillis()
+//     starts at 2026-01-01T00:00:00Z and advances with virtual time.
+//   - Hosts are named by their address. "127.0.0.1" and "localhost" mean the host itself; a
+//     socket may bind "", "0.0.0.0", "127.0.0.1" or its own address, and reports its own address.
+//   - Loopback traffic (a host to itself) has no faults and a 10us delay unless SetLinkFaults
+//     sets that link explicitly.
+//   - UDP: a datagram is also lost if its link is blocked when it arrives.
+//   - TCP: a one-way block also resets streams (TCP needs both directions). A connect to an
+//     unknown or partitioned host, or to a port nobody listens on, fails with kUnavailable after
+//     about a round trip. Some writes reach the reader split in two chunks, as real TCP may do.
+//     QueuedBytes() counts bytes the peer has not consumed yet (in flight, or waiting for the
+//     peer's Start), so a peer that never starts reading makes Write hit the queue bound.
+//   - While a host is down its SimEnv refuses files and sockets (kUnavailable), its timers and
+//     connects never fire, and handles from the crashed incarnation fail quietly; Crash of a
+//     down host and Restart of an up host do nothing.
+//   - Directories are durable once created; file entries (create, rename, remove) need SyncDir
+//     of the parent. NewWritableFile on an existing file truncates it; the old bytes come back
+//     on a crash until the file is synced.
+//   - Handles (files, sockets, streams) may outlive the Simulator; after it is gone they fail
+//     and their destruction is harmless.
+//   - Everything runs on the thread that created the Simulator; Post from another thread
+//     asserts, because it would make the run depend on the OS scheduler.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -85,6 +110,8 @@ class Simulator {
   // Runs until `done()` is true (checked after every event) or `limit` of virtual time passes.
   bool RunUntilTrue(const std::function<bool()>& done, Duration limit);
   uint64_t EventsRun() const;
+  // Events waiting in the queue (including ones that will be skipped because their host crashed).
+  size_t PendingEvents() const;
 
   // --- network ---
   void SetDefaultLinkFaults(const LinkFaults& faults);
@@ -93,9 +120,15 @@ class Simulator {
   void UnblockLink(std::string_view from, std::string_view to);
   void Partition(const std::vector<std::string>& side_a, const std::vector<std::string>& side_b);
   void HealAll();  // unblocks every link (faults stay)
+  bool LinkBlocked(std::string_view from, std::string_view to) const;
+  // TCP connections with at least one end still open, for leak checks.
+  size_t OpenTcpConnections() const;
 
   // --- disk ---
   void SetDiskFaults(const DiskFaults& faults);
+  // The bytes of `path` on `host` that a crash right now would keep (ignoring torn writes), or
+  // nullopt if the file would not survive at all.
+  std::optional<std::string> DurableFileContents(std::string_view host, const std::string& path) const;
 
   // --- determinism ---
   // A hash over every event run so far (time, host, kind, payload digest).
