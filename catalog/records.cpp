@@ -2,6 +2,7 @@
 
 #include "common/codec.h"
 #include "common/crc32c.h"
+#include "common/sealed_record.h"
 
 namespace cairn::catalog {
 
@@ -299,21 +300,10 @@ std::string EncodeMeta(const Tables& tables) {
   return e.Take();
 }
 
-std::string Seal(std::string_view key, std::string body) {
-  Encoder crc;
-  crc.PutFixed32(Crc32cExtend(Crc32c(key), body));
-  body.append(crc.View());
-  return body;
-}
+std::string Seal(std::string_view key, std::string body) { return SealRecord(key, std::move(body)); }
 
 Result<std::string_view> Unseal(std::string_view key, std::string_view value) {
-  if (value.size() < 4) return Status::Corruption("record " + std::string(key) + " is shorter than its checksum");
-  const std::string_view body = value.substr(0, value.size() - 4);
-  Decoder crc_reader(value.substr(value.size() - 4));
-  if (crc_reader.ReadFixed32() != Crc32cExtend(Crc32c(key), body)) {
-    return Status::Corruption("record " + std::string(key) + " failed its checksum");
-  }
-  return body;
+  return UnsealRecord(key, value, "record " + std::string(key));
 }
 
 Status LoadRecord(Tables& t, std::string_view key, std::string_view body) {

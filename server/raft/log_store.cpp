@@ -5,7 +5,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "common/codec.h"
-#include "common/crc32c.h"
+#include "common/sealed_record.h"
 
 namespace cairn::raft {
 namespace {
@@ -15,6 +15,9 @@ namespace {
 constexpr char kEntryPrefix = 'e';
 const std::string kHardStateKey = "s/hard_state";
 const std::string kSnapshotKey = "s/snapshot";
+// The state machine image of the snapshot under kSnapshotKey, with the index it belongs to. It
+// is always written or deleted in the same batch as the metadata, so the two never disagree.
+const std::string kSnapshotDataKey = "s/snapshot_data";
 
 std::string EntryKey(Index index) {
   std::string key(1, kEntryPrefix);
@@ -23,33 +26,17 @@ std::string EntryKey(Index index) {
 }
 
 // Appends a CRC-32C over key and body, so a value moved under another key is caught too.
-std::string Seal(const std::string& key, std::string body) {
-  Encoder crc;
-  crc.PutFixed32(Crc32cExtend(Crc32c(key), body));
-  return body + crc.View();
-}
-
-Result<std::string_view> Unseal(const std::string& key, std::string_view value, std::string_view what) {
-  if (value.size() < 4) return Status::Corruption(std::string(what) + " is shorter than its checksum");
-  const std::string_view body = value.substr(0, value.size() - 4);
-  Decoder crc_reader(value.substr(value.size() - 4));
-  if (crc_reader.ReadFixed32() != Crc32cExtend(Crc32c(key), body)) {
-    return Status::Corruption(std::string(what) + " failed its checksum");
-  }
-  return body;
-}
-
 std::string EncodeEntry(const Entry& entry) {
   Encoder e;
   e.PutVarint64(entry.term.value);
   e.PutU8(static_cast<uint8_t>(entry.type));
   e.PutBytes(entry.data);
-  return Seal(EntryKey(entry.index), e.Take());
+  return SealRecord(EntryKey(entry.index), e.Take());
 }
 
 Result<Entry> DecodeEntry(Index index, std::string_view value) {
   const std::string what = "log entry " + std::to_string(index.value);
-  CAIRN_ASSIGN_OR_RETURN(std::string_view body, Unseal(EntryKey(index), value, what));
+  CAIRN_ASSIGN_OR_RETURN(std::string_view body, UnsealRecord(EntryKey(index), value, what));
   Decoder d(body, what);
   Entry entry;
   entry.index = index;
@@ -67,7 +54,7 @@ std::string EncodeHardState(const HardState& hs) {
   e.PutVarint64(hs.term.value);
   e.PutVarint64(hs.vote.value);
   e.PutVarint64(hs.commit.value);
-  return Seal(kHardStateKey, e.Take());
+  return SealRecord(kHardStateKey, e.Take());
 }
 
 void PutNodeIds(Encoder& e, const std::vector<NodeId>& ids) {
@@ -89,7 +76,14 @@ std::string EncodeSnapshotMeta(const SnapshotMeta& meta) {
   e.PutVarint64(meta.term.value);
   PutNodeIds(e, meta.configuration.voters);
   PutNodeIds(e, meta.configuration.learners);
-  return Seal(kSnapshotKey, e.Take());
+  return SealRecord(kSnapshotKey, e.Take());
+}
+
+std::string EncodeSnapshotData(Index index, std::string_view data) {
+  Encoder e;
+  e.PutVarint64(index.value);
+  e.PutBytes(data);
+  return SealRecord(kSnapshotDataKey, e.Take());
 }
 
 Status StatusFromRocks(const rocksdb::Status& s, std::string_view doing) {
@@ -123,7 +117,7 @@ Status LogStore::Recover() {
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), kSnapshotKey, &value);
   if (s.ok()) {
-    CAIRN_ASSIGN_OR_RETURN(std::string_view body, Unseal(kSnapshotKey, value, "snapshot metadata"));
+    CAIRN_ASSIGN_OR_RETURN(std::string_view body, UnsealRecord(kSnapshotKey, value, "snapshot metadata"));
     Decoder d(body, "snapshot metadata");
     SnapshotMeta meta;
     meta.index = Index(d.ReadVarint64());
@@ -141,7 +135,7 @@ Status LogStore::Recover() {
 
   s = db_->Get(rocksdb::ReadOptions(), kHardStateKey, &value);
   if (s.ok()) {
-    CAIRN_ASSIGN_OR_RETURN(std::string_view body, Unseal(kHardStateKey, value, "hard state"));
+    CAIRN_ASSIGN_OR_RETURN(std::string_view body, UnsealRecord(kHardStateKey, value, "hard state"));
     Decoder d(body, "hard state");
     hard_state_.term = Term(d.ReadVarint64());
     hard_state_.vote = NodeId(d.ReadVarint64());
@@ -230,52 +224,107 @@ Result<std::vector<Entry>> LogStore::Entries(Index low, Index high, size_t bytes
 }
 
 Status LogStore::Save(const std::optional<HardState>& hard_state, const std::vector<Entry>& entries) {
+  return Save(SaveRequest{std::nullopt, entries, hard_state});
+}
+
+Status LogStore::Save(const SaveRequest& request) {
   rocksdb::WriteBatch batch;
-  Index new_last = last_index_;
-  Term new_last_term = last_term_;
-  if (!entries.empty()) {
-    const Index from = entries.front().index;
-    CAIRN_ASSERT(first_index_ <= from && from <= last_index_.Next(), "Save would leave a gap or rewrite a snapshot");
-    for (size_t i = 0; i < entries.size(); ++i) {
-      CAIRN_ASSERT(entries[i].index == Index(from.value + i), "Save needs contiguous entries");
-      batch.Put(EntryKey(entries[i].index), EncodeEntry(entries[i]));
-    }
-    new_last = entries.back().index;
-    new_last_term = entries.back().term;
-    // A conflicting suffix longer than the new entries must not survive behind them.
-    for (Index i = new_last.Next(); i <= last_index_; i = i.Next()) batch.Delete(EntryKey(i));
+  Bounds next = CurrentBounds();
+  if (request.snapshot) {
+    CAIRN_RETURN_IF_ERROR(AddSnapshot(batch, request.snapshot->meta, &request.snapshot->data, next));
   }
-  if (hard_state) batch.Put(kHardStateKey, EncodeHardState(*hard_state));
-  rocksdb::WriteOptions write_options;
-  write_options.sync = options_.sync;
-  CAIRN_RETURN_IF_ERROR(StatusFromRocks(db_->Write(write_options, &batch), "writing the raft log"));
-  last_index_ = new_last;
-  last_term_ = new_last_term;
-  if (hard_state) hard_state_ = *hard_state;
+  AddEntries(batch, request.entries, next);
+  if (request.hard_state) batch.Put(kHardStateKey, EncodeHardState(*request.hard_state));
+  CAIRN_RETURN_IF_ERROR(Write(batch, "writing the raft log"));
+  first_index_ = next.first_index;
+  last_index_ = next.last_index;
+  last_term_ = next.last_term;
+  snapshot_ = next.snapshot;
+  if (request.hard_state) hard_state_ = *request.hard_state;
   return OkStatus();
 }
 
-Status LogStore::SaveSnapshot(const SnapshotMeta& meta) {
-  if (snapshot_ && meta.index <= snapshot_->index) {
-    return Status::FailedPrecondition("snapshot at " + std::to_string(meta.index.value) +
-                                      " is not newer than the stored one at " + std::to_string(snapshot_->index.value));
+void LogStore::AddEntries(rocksdb::WriteBatch& batch, const std::vector<Entry>& entries, Bounds& bounds) const {
+  if (entries.empty()) return;
+  const Index from = entries.front().index;
+  CAIRN_ASSERT(bounds.first_index <= from && from <= bounds.last_index.Next(),
+               "Save would leave a gap or rewrite a snapshot");
+  for (size_t i = 0; i < entries.size(); ++i) {
+    CAIRN_ASSERT(entries[i].index == Index(from.value + i), "Save needs contiguous entries");
+    batch.Put(EntryKey(entries[i].index), EncodeEntry(entries[i]));
   }
-  rocksdb::WriteBatch batch;
+  // A conflicting suffix longer than the new entries must not survive behind them.
+  for (Index i = entries.back().index.Next(); i <= bounds.last_index; i = i.Next()) batch.Delete(EntryKey(i));
+  bounds.last_index = entries.back().index;
+  bounds.last_term = entries.back().term;
+}
+
+Status LogStore::AddSnapshot(rocksdb::WriteBatch& batch, const SnapshotMeta& meta, const std::string* data,
+                             Bounds& bounds) const {
+  // TermAt reads the stored log, so a snapshot must be the first step of a batch.
+  CAIRN_ASSERT(bounds.last_index == last_index_ && bounds.first_index == first_index_,
+               "a snapshot must come first in a save");
+  if (bounds.snapshot && meta.index <= bounds.snapshot->index) {
+    return Status::FailedPrecondition("snapshot at " + std::to_string(meta.index.value) +
+                                      " is not newer than the stored one at " +
+                                      std::to_string(bounds.snapshot->index.value));
+  }
   batch.Put(kSnapshotKey, EncodeSnapshotMeta(meta));
+  if (data != nullptr) {
+    batch.Put(kSnapshotDataKey, EncodeSnapshotData(meta.index, *data));
+  } else {
+    batch.Delete(kSnapshotDataKey);
+  }
   // Keep the entries after the snapshot only if the log really continues it.
-  const bool log_continues = meta.index <= last_index_ && TermAt(meta.index).ValueOr(Term(0)) == meta.term;
-  const Index drop_through = log_continues ? meta.index : last_index_;
-  for (Index i = first_index_; i <= drop_through; i = i.Next()) batch.Delete(EntryKey(i));
-  rocksdb::WriteOptions write_options;
-  write_options.sync = options_.sync;
-  CAIRN_RETURN_IF_ERROR(StatusFromRocks(db_->Write(write_options, &batch), "writing snapshot metadata"));
-  snapshot_ = meta;
-  first_index_ = meta.index.Next();
+  const bool log_continues = meta.index <= bounds.last_index && TermAt(meta.index).ValueOr(Term(0)) == meta.term;
+  const Index drop_through = log_continues ? meta.index : bounds.last_index;
+  if (bounds.first_index <= drop_through) {
+    batch.DeleteRange(EntryKey(bounds.first_index), EntryKey(drop_through.Next()));
+  }
+  bounds.snapshot = meta;
+  bounds.first_index = meta.index.Next();
   if (!log_continues) {
-    last_index_ = meta.index;
-    last_term_ = meta.term;
+    bounds.last_index = meta.index;
+    bounds.last_term = meta.term;
   }
   return OkStatus();
+}
+
+Status LogStore::Write(rocksdb::WriteBatch& batch, std::string_view doing) {
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync;
+  return StatusFromRocks(db_->Write(write_options, &batch), doing);
+}
+
+Status LogStore::SaveSnapshot(const SnapshotMeta& meta) {
+  rocksdb::WriteBatch batch;
+  Bounds next = CurrentBounds();
+  CAIRN_RETURN_IF_ERROR(AddSnapshot(batch, meta, nullptr, next));
+  CAIRN_RETURN_IF_ERROR(Write(batch, "writing snapshot metadata"));
+  first_index_ = next.first_index;
+  last_index_ = next.last_index;
+  last_term_ = next.last_term;
+  snapshot_ = next.snapshot;
+  return OkStatus();
+}
+
+Result<std::optional<Snapshot>> LogStore::LoadSnapshot() const {
+  if (!snapshot_) return std::optional<Snapshot>();
+  Snapshot snapshot{*snapshot_, {}};
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), kSnapshotDataKey, &value);
+  if (s.IsNotFound()) return std::optional<Snapshot>(std::move(snapshot));
+  CAIRN_RETURN_IF_ERROR(StatusFromRocks(s, "reading snapshot data"));
+  CAIRN_ASSIGN_OR_RETURN(std::string_view body, UnsealRecord(kSnapshotDataKey, value, "snapshot data"));
+  Decoder d(body, "snapshot data");
+  const Index index(d.ReadVarint64());
+  snapshot.data = std::string(d.ReadBytes(SIZE_MAX));
+  CAIRN_RETURN_IF_ERROR(d.Finish());
+  if (index != snapshot_->index) {
+    return Status::Corruption("snapshot data is for index " + std::to_string(index.value) + " but the metadata for " +
+                              std::to_string(snapshot_->index.value));
+  }
+  return std::optional<Snapshot>(std::move(snapshot));
 }
 
 }  // namespace cairn::raft

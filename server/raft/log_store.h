@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -23,9 +24,20 @@
 
 namespace rocksdb {
 class DB;
-}
+class WriteBatch;
+}  // namespace rocksdb
 
 namespace cairn::raft {
+
+// One Ready's durable part, written by Save(SaveRequest) as one batch, applied in this order:
+// install the snapshot (if any), append the entries, replace the hard state (if any).
+struct SaveRequest {
+  // Its data (the state machine image) is stored too, under its own checksummed key.
+  std::optional<Snapshot> snapshot;
+  std::vector<Entry> entries;
+  std::optional<HardState> hard_state;
+  bool Empty() const { return !snapshot && entries.empty() && !hard_state; }
+};
 
 struct LogStoreOptions {
   // fsync every Save. Only tests of something else may turn this off; a server never does.
@@ -59,6 +71,16 @@ class LogStore {
   // Preconditions: entries are contiguous; FirstIndex() <= entries.front().index <= LastIndex() + 1.
   Status Save(const std::optional<HardState>& hard_state, const std::vector<Entry>& entries);
 
+  // The whole of one Ready in ONE atomic (and, by default, synced) write batch: the snapshot is
+  // installed as SaveSnapshot would (with its data), then `entries` are stored as Save above
+  // would (checked against the log as it stands after the snapshot), then the hard state.
+  // A snapshot not newer than the stored one fails with kFailedPrecondition and writes nothing.
+  Status Save(const SaveRequest& request);
+
+  // The latest snapshot with its data; nullopt before the first snapshot. A snapshot recorded
+  // by SaveSnapshot(meta) alone has empty data. Reads RocksDB: call from the owning thread.
+  Result<std::optional<Snapshot>> LoadSnapshot() const;
+
   // Records a snapshot through meta.index and drops the entries it covers; entries after it stay
   // (so a slow follower can still be sent them). If the snapshot is ahead of the log (installed
   // from a leader), every entry is dropped. Older snapshots than the current one are refused.
@@ -66,8 +88,21 @@ class LogStore {
 
  private:
   LogStore(std::unique_ptr<rocksdb::DB> db, const LogStoreOptions& options);
+  // Where the log stands; Save computes the next one before writing, adopts it after.
+  struct Bounds {
+    Index first_index;
+    Index last_index;
+    Term last_term;
+    std::optional<SnapshotMeta> snapshot;
+  };
   Status Recover();
   Status RecoverEntries();
+  Bounds CurrentBounds() const { return Bounds{first_index_, last_index_, last_term_, snapshot_}; }
+  // Add one step of a batch to `batch`, advancing `bounds` to what the log will be after it.
+  Status AddSnapshot(rocksdb::WriteBatch& batch, const SnapshotMeta& meta, const std::string* data,
+                     Bounds& bounds) const;
+  void AddEntries(rocksdb::WriteBatch& batch, const std::vector<Entry>& entries, Bounds& bounds) const;
+  Status Write(rocksdb::WriteBatch& batch, std::string_view doing);
 
   std::unique_ptr<rocksdb::DB> db_;
   LogStoreOptions options_;

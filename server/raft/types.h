@@ -63,11 +63,55 @@ struct Configuration {
   friend bool operator==(const Configuration&, const Configuration&) = default;
 };
 
+// One membership change. Cairn changes membership one server at a time (docs/RAFT.md explains
+// why not joint consensus); the change takes effect on every node once its entry is committed.
+enum class ConfigChangeType : uint8_t {
+  kAddLearner = 0,  // a new non-voter that receives the log
+  kPromote = 1,     // an existing, caught-up learner becomes a voter
+  kRemove = 2,      // a voter or learner leaves
+};
+
+struct ConfigChange {
+  ConfigChangeType type = ConfigChangeType::kAddLearner;
+  NodeId node;
+  friend bool operator==(const ConfigChange&, const ConfigChange&) = default;
+};
+
+// Where an entry sits in the log: a proposal is acknowledged once the entry at `index` with
+// `term` is applied (a different term at that index means it was lost to a leader change).
+struct LogPosition {
+  Term term;
+  Index index;
+  friend bool operator==(const LogPosition&, const LogPosition&) = default;
+};
+
 struct SnapshotMeta {
   Index index;  // last log index the snapshot covers
   Term term;    // term of that entry
   Configuration configuration;
   friend bool operator==(const SnapshotMeta&, const SnapshotMeta&) = default;
 };
+
+// A snapshot as the host hands it over: the metadata plus the state machine's opaque image.
+struct Snapshot {
+  SnapshotMeta meta;
+  std::string data;
+  bool Empty() const { return meta.index == Index(0); }
+  friend bool operator==(const Snapshot&, const Snapshot&) = default;
+};
+
+// True if `id` is a voter of `config`.
+inline bool IsVoter(const Configuration& config, NodeId id) {
+  for (NodeId v : config.voters) {
+    if (v == id) return true;
+  }
+  return false;
+}
+inline bool IsLearner(const Configuration& config, NodeId id) {
+  for (NodeId v : config.learners) {
+    if (v == id) return true;
+  }
+  return false;
+}
 
 }  // namespace cairn::raft
