@@ -780,13 +780,4 @@ SimResult RunSimulation(uint64_t seed, const SimOptions& options) {
   return cluster.Run();
 }
 
-std::vector<uint64_t> SeedsFromEnv(uint64_t base, uint64_t default_count) {
-  if (const char* one = std::getenv("CAIRN_SEED")) return {std::strtoull(one, nullptr, 10)};
-  uint64_t count = default_count;
-  if (const char* n = std::getenv("CAIRN_SEEDS")) count = std::strtoull(n, nullptr, 10);
-  std::vector<uint64_t> seeds;
-  for (uint64_t i = 0; i < count; ++i) seeds.push_back(base + i);
-  return seeds;
-}
-
 }  // namespace cairn::raft::sim

@@ -65,8 +65,4 @@ struct SimResult {
 
 SimResult RunSimulation(uint64_t seed, const SimOptions& options);
 
-// Seed list from the environment: CAIRN_SEED=<n> runs just that seed; otherwise
-// CAIRN_SEEDS=<count> (default `default_count`) seeds starting at `base`.
-std::vector<uint64_t> SeedsFromEnv(uint64_t base, uint64_t default_count);
-
 }  // namespace cairn::raft::sim

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "tests/server/raft_sim_harness.h"
+#include "tests/sim/seeds.h"
 
 namespace cairn::raft::sim {
 namespace {
@@ -22,7 +23,7 @@ void RunSeeds(const char* suite, uint64_t base, uint64_t default_count, uint64_t
   uint64_t snapshots = 0;
   uint64_t member_changes = 0;
   uint64_t reads = 0;
-  const std::vector<uint64_t> seeds = SeedsFromEnv(base, default_count);
+  const std::vector<uint64_t> seeds = cairn::sim::TestSeeds(default_count, base);
   const bool single = seeds.size() == 1;
   for (uint64_t seed : seeds) {
     SimOptions opt;
