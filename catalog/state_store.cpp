@@ -6,6 +6,7 @@
 
 #include "catalog/ops.h"
 #include "catalog/records.h"
+#include "catalog/rocksdb_status.h"
 #include "common/codec.h"
 #include "common/crc32c.h"
 
@@ -16,23 +17,11 @@ constexpr std::string_view kSnapshotMagic = "CAIRNCAT";
 constexpr uint8_t kSnapshotVersion = 1;
 constexpr size_t kRecordBytesMax = 64 * 1024 * 1024;
 
-Status StatusFromRocks(const rocksdb::Status& s, std::string_view doing) {
-  if (s.ok()) return OkStatus();
-  const std::string message = std::string(doing) + ": " + s.ToString();
-  if (s.IsCorruption()) return Status::Corruption(message);
-  return Status::IoError(message);
-}
-
 }  // namespace
 
 Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& directory, const StoreOptions& options) {
-  rocksdb::Options db_options;
-  db_options.create_if_missing = true;
-  db_options.paranoid_checks = true;
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, directory, &raw);
-  if (!s.ok()) return StatusFromRocks(s, "opening catalog store in " + directory);
-  std::unique_ptr<StateStore> store(new StateStore(std::unique_ptr<rocksdb::DB>(raw), options));
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenRocksDb(directory, "catalog store"));
+  std::unique_ptr<StateStore> store(new StateStore(std::move(db), options));
   Status recovered = store->Recover();
   if (!recovered.IsOk()) return recovered.WithContext("catalog store in " + directory + " is unusable");
   return store;

@@ -4,6 +4,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
+#include "catalog/rocksdb_status.h"
 #include "common/codec.h"
 #include "common/sealed_record.h"
 
@@ -86,23 +87,11 @@ std::string EncodeSnapshotData(Index index, std::string_view data) {
   return SealRecord(kSnapshotDataKey, e.Take());
 }
 
-Status StatusFromRocks(const rocksdb::Status& s, std::string_view doing) {
-  if (s.ok()) return OkStatus();
-  const std::string message = std::string(doing) + ": " + s.ToString();
-  if (s.IsCorruption()) return Status::Corruption(message);
-  return Status::IoError(message);
-}
-
 }  // namespace
 
 Result<std::unique_ptr<LogStore>> LogStore::Open(const std::string& directory, const LogStoreOptions& options) {
-  rocksdb::Options db_options;
-  db_options.create_if_missing = true;
-  db_options.paranoid_checks = true;
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, directory, &raw);
-  if (!s.ok()) return StatusFromRocks(s, "opening raft log store in " + directory);
-  std::unique_ptr<LogStore> store(new LogStore(std::unique_ptr<rocksdb::DB>(raw), options));
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, OpenRocksDb(directory, "raft log store"));
+  std::unique_ptr<LogStore> store(new LogStore(std::move(db), options));
   Status recovered = store->Recover();
   if (!recovered.IsOk()) return recovered.WithContext("raft log store in " + directory + " is unusable");
   return store;
