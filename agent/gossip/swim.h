@@ -186,6 +186,9 @@ class Swim {
 
   // swim_state.cpp: membership updates.
   void OnAlive(const Alive& m);
+  // The member a suspect or dead message accuses, if the accusation still applies: unknown
+  // members and stale incarnations are ignored, and one against ourselves is refuted instead.
+  std::optional<size_t> AccusedMember(std::string_view name, uint64_t incarnation);
   void OnSuspect(const Suspect& m);
   void OnDead(const Dead& m);
   void OnLeave(const gossip::Leave& m);

@@ -102,15 +102,20 @@ void Swim::OnAlive(const Alive& m) {
   Broadcast(m.name, m);
 }
 
+std::optional<size_t> Swim::AccusedMember(std::string_view name, uint64_t incarnation) {
+  auto index = IndexOf(name);
+  if (!index || incarnation < members_[*index].incarnation) return std::nullopt;
+  if (*index == 0) {
+    if (!leaving_) Refute(incarnation);
+    return std::nullopt;
+  }
+  return index;
+}
+
 void Swim::OnSuspect(const Suspect& m) {
-  auto index = IndexOf(m.name);
+  auto index = AccusedMember(m.name, m.incarnation);
   if (!index) return;
   Member& member = members_[*index];
-  if (m.incarnation < member.incarnation) return;
-  if (*index == 0) {
-    if (!leaving_) Refute(m.incarnation);
-    return;
-  }
   if (member.state == MemberState::kSuspect) {
     member.incarnation = m.incarnation;
     auto s = suspicions_.find(m.name);
@@ -129,14 +134,9 @@ void Swim::OnSuspect(const Suspect& m) {
 }
 
 void Swim::OnDead(const Dead& m) {
-  auto index = IndexOf(m.name);
+  auto index = AccusedMember(m.name, m.incarnation);
   if (!index) return;
   Member& member = members_[*index];
-  if (m.incarnation < member.incarnation) return;
-  if (*index == 0) {
-    if (!leaving_) Refute(m.incarnation);
-    return;
-  }
   if (member.state == MemberState::kDead || member.state == MemberState::kLeft) return;
   member.incarnation = m.incarnation;
   suspicions_.erase(m.name);
