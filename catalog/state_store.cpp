@@ -232,6 +232,11 @@ Result<std::unique_ptr<Tables>> DecodeSnapshot(std::string_view snapshot) {
 
 }  // namespace
 
+Result<RaftIndex> StateStore::SnapshotAppliedIndex(std::string_view snapshot) {
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Tables> tables, DecodeSnapshot(snapshot));
+  return tables->applied;
+}
+
 Status StateStore::Restore(std::string_view snapshot) {
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Tables> tables, DecodeSnapshot(snapshot));
   rocksdb::WriteBatch batch;

@@ -229,6 +229,8 @@ class StateStore {
   // Replaces all state with `snapshot`, durably. Verifies it completely first: on any error
   // nothing changes. Every watcher fires.
   Status Restore(std::string_view snapshot);
+  // The applied index recorded in `snapshot`, after verifying it completely.
+  static Result<RaftIndex> SnapshotAppliedIndex(std::string_view snapshot);
 
  private:
   StateStore(std::unique_ptr<rocksdb::DB> db, const StoreOptions& options);

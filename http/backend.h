@@ -101,8 +101,11 @@ class Backend {
   // Replicates `command` through the cluster (forwarding to the leader if this agent is not
   // it) and returns once it is applied locally. The agent stamps now_millis and chooses the
   // session id for SessionCreateCommand. kUnavailable: no leader ("No cluster leader");
-  // kDeadlineExceeded: the outcome is unknown (timeout, leadership lost mid-write).
+  // kTimeout or kAborted: the outcome is unknown (timeout, leadership lost mid-write).
   virtual Result<catalog::CommandResult> Write(catalog::Command command) = 0;
+  // A write another server forwarded here (PUT /v1/internal/forward): applied only if this
+  // server leads, never forwarded again, so leadership churn cannot bounce a write around.
+  virtual Result<catalog::CommandResult> ForwardedWrite(catalog::Command command) { return Write(std::move(command)); }
 
   // Resets the session's TTL timer at the leader; kNotFound when the session does not exist.
   virtual Result<catalog::Session> RenewSession(const std::string& id) = 0;

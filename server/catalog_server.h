@@ -19,9 +19,13 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "catalog/command.h"
 #include "catalog/state_store.h"
@@ -45,6 +49,9 @@ struct CatalogServerOptions {
   Duration reap_interval = std::chrono::seconds(30);
   // Writes proposed here and not yet applied; beyond this Write fails with kResourceExhausted.
   size_t pending_writes_max = 1 << 16;
+  // TEST ONLY: multiplies the session TTLs the leader enforces, so that a test need not wait
+  // out the 10 s minimum TTL. Production keeps 1.0.
+  double session_ttl_scale = 1.0;
 };
 
 class CatalogServer {
@@ -69,6 +76,10 @@ class CatalogServer {
   // kNotFound when the session does not exist.
   Result<catalog::Session> RenewSession(const std::string& id);
 
+  // Commands this replica applied to its store since it opened (re-delivered ones it already
+  // held are not counted): a restart that resumes from the store's applied index applies few.
+  uint64_t AppliedCommands() const;
+
   catalog::StateStore& Store() { return *store_; }
   const catalog::StateStore& Store() const { return *store_; }
   RaftHost& Raft() { return *raft_; }
@@ -78,12 +89,42 @@ class CatalogServer {
   class Fsm;
   CatalogServer(Env& env, Logger& logger, CatalogServerOptions options);
 
+  // From the FSM, for every command applied here: answers the local proposer and keeps the
+  // leader's session timers in step.
+  void OnApplied(uint64_t origin, uint64_t request, const catalog::Command& command,
+                 const Result<catalog::CommandResult>& result);
+  void FinishWrite(uint64_t request, Result<catalog::CommandResult> result);
+
+  // Leader duties (catalog_leader_duties.cpp), run from one periodic timer on every replica.
+  void ScheduleDuties();
+  void RunDuties();
+  // Notices a leadership change: a new leader restarts every TTL session's timer in full.
+  void SyncLeadership();
+  MonoTime SessionDeadline(const catalog::Session& session);
+  void ExpireSessions();
+  void RecordAppliedTime();
+  void MaybeReap();
+
   Env& env_;
   Logger& logger_;
   CatalogServerOptions options_;
   std::unique_ptr<catalog::StateStore> store_;
   std::unique_ptr<Fsm> fsm_;
   std::unique_ptr<RaftHost> raft_;
+
+  uint64_t next_request_;
+  std::map<uint64_t, WriteFn> pending_writes_;
+  TimerId duty_timer_ = 0;
+  bool leading_ = false;
+  raft::Term leading_term_;
+  // Leader only: when each TTL session expires unless renewed.
+  std::map<std::string, MonoTime> session_deadlines_;
+  // Every replica: (applied index, when it was applied here), oldest first, so that a leader
+  // knows which tombstones are older than tombstone_ttl.
+  std::deque<std::pair<catalog::RaftIndex, MonoTime>> applied_times_;
+  catalog::RaftIndex reapable_;  // tombstones up to here are older than tombstone_ttl
+  catalog::RaftIndex reaped_;    // leader only: the last ReapCommand proposed
+  MonoTime next_reap_;
 };
 
 }  // namespace cairn::server

@@ -78,7 +78,7 @@ Result<ProposalId> RaftConsensus::Propose(std::string command) {
 }
 
 Result<ProposalId> RaftConsensus::ProposeMembershipChange(const MembershipChange& change) {
-  const raft::ConfigChange cc{static_cast<raft::ConfigChangeType>(change.type), raft::NodeId(change.replica)};
+  const raft::ConfigChange cc{static_cast<raft::ConfigChangeType>(change.type), raft::NodeId(change.replica), {}};
   Result<raft::LogPosition> pos = raft_->ProposeConfigChange(cc);
   if (!pos.IsOk()) return pos.GetStatus();
   return ProposalId{pos->term.value, pos->index.value};

@@ -108,16 +108,23 @@ Status RaftHost::Start() {
   raft::LogStoreOptions store_options;
   store_options.sync = options_.sync;
   CAIRN_ASSIGN_OR_RETURN(storage_, raft::DurableStorage::Open(options_.data_dir, store_options));
-  if (storage_->IsNew()) {
+  addresses_ = options_.peers;
+  if (storage_->IsNew() && !options_.join) {
     raft::Configuration founding;
     for (const auto& [id, address] : options_.peers) founding.voters.push_back(id);
-    CAIRN_RETURN_IF_ERROR(storage_->Bootstrap(founding, state_machine_.TakeSnapshot()));
+    CAIRN_RETURN_IF_ERROR(storage_->Bootstrap(founding, TakeHostSnapshot(founding)));
     logger_.Info("bootstrapped a new replica", {{"voters", founding.voters.size()}});
   }
   CAIRN_ASSIGN_OR_RETURN(raft::Snapshot snapshot, storage_->GetSnapshot());
-  CAIRN_RETURN_IF_ERROR(state_machine_.Restore(snapshot.data));
+  CAIRN_RETURN_IF_ERROR(RestoreHostSnapshot(snapshot.data));
   applied_ = snapshot.meta.index;
+  if (const raft::Index kept = state_machine_.DurableApplied(); kept > applied_) {
+    // The machine's own durable state is newer than the snapshot: resume after it (from at
+    // most the lazily written commit index) instead of replaying the log from the snapshot.
+    applied_ = std::min(kept, std::max(storage_->GetHardState().commit, snapshot.meta.index));
+  }
   snapshot_index_ = snapshot.meta.index;
+  NoteStoredMembers();
   submitted_hard_state_ = storage_->GetHardState();
   options_.raft.applied = applied_;
   CAIRN_ASSIGN_OR_RETURN(raft_, raft::Raft::Create(options_.raft, *storage_));
@@ -126,10 +133,9 @@ Status RaftHost::Start() {
       env_, Id(), logger_, [this](raft::NodeId from, std::string_view bytes) { OnPeerMessage(from, bytes); },
       options_.transport);
   CAIRN_RETURN_IF_ERROR(transport_->Listen(options_.peers.at(Id())));
-  for (const auto& [id, address] : options_.peers) {
-    if (id != Id()) transport_->SetPeer(id, address);
-  }
+  SyncTransportPeers();
   worker_ = std::make_unique<StorageWorker>(options_.storage_queue_max);
+  last_leader_contact_ = env_.Now();
   ScheduleTick();
   logger_.Info("raft replica started", {{"term", raft_->CurrentTerm().value},
                                         {"commit", raft_->Log().Committed().value},
@@ -147,7 +153,10 @@ std::function<void()> RaftHost::Guarded(std::function<void()> fn) {
 void RaftHost::ScheduleTick() {
   tick_timer_ = env_.StartTimer(options_.tick_interval, Guarded([this] {
                                   tick_timer_ = 0;
+                                  ++ticks_;
                                   raft_->Tick();
+                                  ExpireReads();
+                                  TryPromote();
                                   SchedulePump();
                                   ScheduleTick();
                                 }));
@@ -166,6 +175,9 @@ void RaftHost::OnPeerMessage(raft::NodeId from, std::string_view bytes) {
     return;
   }
   Status stepped = raft_->Step(*message);
+  // After Step: a message from a new term's leader has made it the leader, one from a deposed
+  // leader has not.
+  if (from == raft_->Leader()) last_leader_contact_ = env_.Now();
   if (!stepped.IsOk()) {
     logger_.WarnRateLimited("raft-step", "raft message refused", {{"peer", from.value}, {"error", stepped.ToString()}});
   }
@@ -243,7 +255,8 @@ void RaftHost::ReadIndex(ReadFn done) {
     done(requested);
     return;
   }
-  reads_waiting_.emplace(std::move(key), std::move(done));
+  reads_waiting_.emplace(std::move(key),
+                         WaitingRead{std::move(done), raft_->Leader(), ticks_ + options_.read_timeout_ticks});
   SchedulePump();
 }
 
@@ -344,7 +357,7 @@ void RaftHost::FinishReady(raft::Ready& ready) {
   for (raft::ReadState& read : ready.read_states) {
     auto it = reads_waiting_.find(read.context);
     if (it == reads_waiting_.end()) continue;  // not ours, or already failed
-    reads_ready_.push_back(ReadyRead{read.index, std::move(it->second)});
+    reads_ready_.push_back(ReadyRead{read.index, std::move(it->second.done)});
     reads_waiting_.erase(it);
   }
   raft_->Advance();
@@ -365,12 +378,17 @@ void RaftHost::NoteSoftState(const raft::SoftState& soft) {
   logger_.Info("raft role changed",
                {{"role", RoleText(soft.role)}, {"leader", soft.leader.value}, {"term", raft_->CurrentTerm().value}});
   if (was_leader && role_ != raft::Role::kLeader) {
+    FailMembershipOnLeadershipLoss();
     FailAllPending(Status::Aborted("raft host: leadership lost; the outcome is unknown"));
+  } else {
+    // Nothing answers a read asked of a node that is no longer the leader (the core forgets
+    // it). A soft state can arrive late, so reads asked of the new leader already stay.
+    FailWaitingReads(Status::Aborted("raft host: the leader changed while the read was pending; retry"), soft.leader);
   }
 }
 
 void RaftHost::RestoreSnapshot(const raft::Snapshot& snapshot) {
-  Status restored = state_machine_.Restore(snapshot.data);
+  Status restored = RestoreHostSnapshot(snapshot.data);
   CAIRN_ASSERT(restored.IsOk(), "state machine refused a snapshot: " + restored.ToString());
   applied_ = snapshot.meta.index;
   snapshot_index_ = snapshot.meta.index;
@@ -385,8 +403,10 @@ void RaftHost::ApplyEntries(std::span<const raft::Entry> entries) {
     if (entry.index <= applied_) continue;  // applied early, or covered by a restored snapshot
     CAIRN_ASSERT(entry.index == applied_.Next(), "committed entries must be applied in order");
     if (entry.type == raft::EntryType::kNormal && !entry.data.empty()) ApplyBatch(entry);
+    if (entry.type == raft::EntryType::kConfigChange) NoteMembershipEntry(entry);
     applied_ = entry.index;
     ResolveProposal(entry);
+    NoteAppliedForMembership(entry);
   }
 }
 
@@ -438,9 +458,36 @@ void RaftHost::FailAllPending(const Status& why) {
     FailEach(pending.done, why);
   }
   // Reads whose read point is known stay: that point was confirmed while we led.
-  std::map<std::string, ReadFn> reads = std::move(reads_waiting_);
-  reads_waiting_.clear();
-  for (auto& [context, done] : reads) done(why);
+  FailWaitingReads(why);
+}
+
+void RaftHost::FailWaitingReads(const Status& why, raft::NodeId leader) {
+  // Collected first: callbacks may issue new reads, which this round must not fail.
+  std::vector<ReadFn> failed;
+  for (auto it = reads_waiting_.begin(); it != reads_waiting_.end();) {
+    if (leader != raft::kNoNode && it->second.leader == leader) {
+      ++it;
+      continue;
+    }
+    failed.push_back(std::move(it->second.done));
+    it = reads_waiting_.erase(it);
+  }
+  for (ReadFn& done : failed) done(why);
+}
+
+void RaftHost::ExpireReads() {
+  std::vector<ReadFn> expired;
+  for (auto it = reads_waiting_.begin(); it != reads_waiting_.end();) {
+    if (it->second.deadline_tick > ticks_) {
+      ++it;
+      continue;
+    }
+    expired.push_back(std::move(it->second.done));
+    it = reads_waiting_.erase(it);
+  }
+  const Status why = Status::Unavailable("raft host: no read point within read_timeout_ticks (" +
+                                         std::to_string(options_.read_timeout_ticks) + "); retry");
+  for (ReadFn& done : expired) done(why);
 }
 
 void RaftHost::ServeReads() {
@@ -464,13 +511,14 @@ void RaftHost::MaybeCompact() {
   hard_state.commit = applied_;
   Result<raft::Term> term = storage_->TermAt(applied_);
   if (!term.IsOk()) return;
-  auto snapshot = std::make_shared<raft::Snapshot>(
-      raft::Snapshot{raft::SnapshotMeta{applied_, *term, raft_->GetConfiguration()}, state_machine_.TakeSnapshot()});
+  auto snapshot = std::make_shared<raft::Snapshot>(raft::Snapshot{
+      raft::SnapshotMeta{applied_, *term, raft_->GetConfiguration()}, TakeHostSnapshot(raft_->GetConfiguration())});
   raft::DurableStorage* storage = storage_.get();
   Env* env = &env_;
   std::weak_ptr<RaftHost*> alive = alive_;
-  Status submitted = worker_->Submit([storage, env, alive, snapshot, hard_state] {
-    Status status = storage->PersistCompaction(*snapshot, hard_state);
+  const uint64_t trailing = options_.snapshot_trailing_entries;
+  Status submitted = worker_->Submit([storage, env, alive, snapshot, hard_state, trailing] {
+    Status status = storage->PersistCompaction(*snapshot, trailing, hard_state);
     PostFromStorageThread(*env, [alive, snapshot, status] {
       if (auto self = alive.lock()) (*self)->OnCompacted(status, std::move(*snapshot));
     });
@@ -502,6 +550,10 @@ RaftHostStatus RaftHost::GetStatus() const {
   status.applied = applied_;
   status.last_index = raft_->Log().LastIndex();
   status.snapshot_index = snapshot_index_;
+  if (status.role != raft::Role::kLeader) {
+    const auto since = std::chrono::duration_cast<std::chrono::milliseconds>(env_.Now() - last_leader_contact_);
+    status.last_contact_ms = static_cast<uint64_t>(std::max<int64_t>(0, since.count()));
+  }
   status.stats = stats_;
   return status;
 }

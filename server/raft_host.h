@@ -62,13 +62,26 @@ class StateMachine {
   virtual std::string TakeSnapshot() = 0;
   // Replaces the whole state with an image from TakeSnapshot (possibly another replica's).
   virtual Status Restore(std::string_view image) = 0;
+  // For a machine that keeps its own durable state: the index through which that state already
+  // reflects the log (0, the default: nothing is kept). At startup the host still offers the
+  // log's snapshot to Restore (such a machine keeps its newer state instead), then re-delivers
+  // only the entries after this index, from at most the durable commit index on (the commit
+  // index is written lazily, so a few entries the machine holds may come again: it must
+  // ignore them).
+  virtual raft::Index DurableApplied() const { return raft::Index(0); }
 };
 
 struct RaftHostOptions {
   // Core settings; `raft.id` names this replica. `raft.applied` is set by the host.
   raft::RaftConfig raft;
-  // Every voter of a new cluster, this one included, with its peer (Raft) address.
+  // Every voter of a new cluster, this one included, with its peer (Raft) address; for a
+  // joining replica, itself and the members it will hear from. Once the replica has durable
+  // state, the address book kept there wins over this list (except for this replica's own
+  // address): members added or removed since the cluster was founded are known from it.
   std::map<raft::NodeId, NetAddress> peers;
+  // A new replica joining a running cluster: it does not bootstrap a configuration of its own
+  // but waits, with an empty log, for the leader to add it (AddServer) and send it the log.
+  bool join = false;
   std::string data_dir;
   Duration tick_interval = std::chrono::milliseconds(10);
   // Proposals waiting to be applied; beyond this Propose fails with kResourceExhausted.
@@ -77,6 +90,14 @@ struct RaftHostOptions {
   size_t batch_bytes_max = 1 << 20;
   // ReadIndex requests waiting for their read point.
   size_t pending_reads_max = 1 << 14;
+  // A ReadIndex request whose read point has not arrived within this many ticks fails with
+  // kUnavailable: the request forwarded to the leader, or its answer, was lost (the core does
+  // not retry, and a leader that has not yet committed in its term refuses without an answer
+  // the host could match). Well above a heartbeat round trip, even on a loaded machine.
+  uint32_t read_timeout_ticks = 100;
+  // AddServer gives up (kTimeout) if the new learner has not caught up within this
+  // many ticks; it then stays a learner until removed.
+  uint32_t catch_up_timeout_ticks = 3000;
   // Jobs waiting for the storage thread (at most one Ready and one compaction are in flight).
   size_t storage_queue_max = 4;
   // Take a state machine snapshot and compact the log every this many applied entries (0: never).
@@ -106,7 +127,17 @@ struct RaftHostStatus {
   raft::Index applied;
   raft::Index last_index;
   raft::Index snapshot_index;
+  // Milliseconds since this replica last received a message from the node it then knew as
+  // leader (since the host started, if never); 0 on the leader. Consul's X-Consul-LastContact.
+  uint64_t last_contact_ms = 0;
   RaftHostStats stats;
+};
+
+// A member of the Raft configuration and where to reach it.
+struct RaftServer {
+  raft::NodeId id;
+  NetAddress address;  // empty host if unknown
+  bool voter = false;
 };
 
 class RaftHost {
@@ -116,7 +147,11 @@ class RaftHost {
   // entry was replaced, so the outcome is unknown; kInvalidArgument: empty command.
   using ProposeFn = std::function<void(Status)>;
   // The index through which this replica has applied when a linearizable read may be served.
+  // Fails with kAborted if the leader changes while the read point is pending, and with
+  // kUnavailable if it does not arrive within read_timeout_ticks; either way the caller retries.
   using ReadFn = std::function<void(Result<raft::Index>)>;
+  // The outcome of a membership change; see AddServer and RemoveServer.
+  using ChangeFn = std::function<void(Status)>;
 
   // Opens the storage in options.data_dir (recovering what is there), restores the state
   // machine from its snapshot, listens on the peer address of options.raft.id and starts
@@ -133,6 +168,20 @@ class RaftHost {
   void ReadIndex(ReadFn done);
   // Starts an election now (tests and single-node bootstrap).
   Status Campaign();
+
+  // Membership, one change at a time, on the leader. AddServer adds `id` as a learner (its
+  // address travels in the log entry, so every replica learns it), waits until it has caught
+  // up and promotes it; `done` is called once the promotion is applied here. RemoveServer
+  // removes a voter or learner once its removal is applied here. Errors: kUnavailable (not
+  // the leader, or it has not committed in its term yet), kFailedPrecondition (a change is in
+  // progress; removing the last voter, or a voter when the voters left that this leader can
+  // reach would not be a quorum of them), kAlreadyExists, kNotFound, kInvalidArgument,
+  // kTimeout (not caught up within catch_up_timeout_ticks; it stays a learner),
+  // kAborted (leadership lost or the entry replaced: the outcome is unknown).
+  void AddServer(raft::NodeId id, NetAddress address, ChangeFn done);
+  void RemoveServer(raft::NodeId id, ChangeFn done);
+  // The configuration in effect here (voters, then learners, by id) with known addresses.
+  std::vector<RaftServer> Configuration() const;
 
   raft::NodeId Id() const { return options_.raft.id; }
   raft::NodeId Leader() const { return raft_->Leader(); }
@@ -152,9 +201,23 @@ class RaftHost {
     std::string command;
     ProposeFn done;
   };
+  struct WaitingRead {
+    ReadFn done;
+    raft::NodeId leader;     // the leader the core asked (this replica, or where it forwarded)
+    uint64_t deadline_tick;  // fails once ticks_ reaches it
+  };
   struct ReadyRead {
     raft::Index index;
     ReadFn done;
+  };
+  // The membership change in progress (leader only).
+  struct MembershipChange {
+    enum class Stage : uint8_t { kAddingLearner, kCatchingUp, kPromoting, kRemoving };
+    Stage stage = Stage::kAddingLearner;
+    raft::NodeId node;
+    raft::LogPosition position;  // of the entry being waited for (not while catching up)
+    uint64_t deadline_tick = 0;  // catching up fails once ticks_ reaches it
+    ChangeFn done;
   };
   // The non-durable rest of a Ready whose durable part is being written.
   struct InFlight {
@@ -186,9 +249,29 @@ class RaftHost {
   void FailProposalsThrough(raft::Index index, const Status& why);
   static void FailEach(std::vector<ProposeFn>& done, const Status& why);
   void FailAllPending(const Status& why);
+  // Fails the reads waiting for a read point, except those asked of `leader` (if not kNoNode).
+  void FailWaitingReads(const Status& why, raft::NodeId leader = raft::kNoNode);
+  void ExpireReads();
   void ServeReads();
   void MaybeCompact();
   void OnCompacted(Status status, raft::Snapshot snapshot);
+  // membership (raft_host_membership.cpp)
+  // The state machine's image wrapped with the address book of `config`'s members.
+  std::string TakeHostSnapshot(const raft::Configuration& config);
+  // Restores the state machine and the address book from a TakeHostSnapshot image.
+  Status RestoreHostSnapshot(std::string_view data);
+  // Learns the addresses of members added by config changes stored after the snapshot.
+  void NoteStoredMembers();
+  void NoteMembershipEntry(const raft::Entry& entry);
+  void NoteAppliedForMembership(const raft::Entry& entry);
+  Status ProposeMembership(const raft::ConfigChange& change, MembershipChange::Stage stage, ChangeFn& done);
+  Status CheckRemovalKeepsQuorum(raft::NodeId id) const;
+  void TryPromote();
+  void FinishMembership(const Status& status);
+  void FailMembershipOnLeadershipLoss();
+  // Tells the transport about peers added to or removed from the address book.
+  void SyncTransportPeers();
+
   // Runs `fn` on the loop unless the host is gone by then.
   std::function<void()> Guarded(std::function<void()> fn);
 
@@ -211,13 +294,18 @@ class RaftHost {
   raft::Index applied_;
   raft::Index snapshot_index_;
   raft::Role role_ = raft::Role::kFollower;
+  uint64_t ticks_ = 0;
+  MonoTime last_leader_contact_;
   std::map<raft::Index, PendingProposal> proposals_;
   std::vector<QueuedCommand> queued_;  // not yet handed to the core
   size_t queued_bytes_ = 0;
-  size_t pending_count_ = 0;                     // commands in queued_ and proposals_
-  std::map<std::string, ReadFn> reads_waiting_;  // by context, until the read point arrives
-  std::vector<ReadyRead> reads_ready_;           // read point known, waiting for apply
+  size_t pending_count_ = 0;                          // commands in queued_ and proposals_
+  std::map<std::string, WaitingRead> reads_waiting_;  // by context, until the read point arrives
+  std::vector<ReadyRead> reads_ready_;                // read point known, waiting for apply
   uint64_t next_read_context_ = 1;
+  std::optional<MembershipChange> membership_;
+  std::map<raft::NodeId, NetAddress> addresses_;        // members, and one being added
+  std::map<raft::NodeId, NetAddress> transport_peers_;  // what the transport was told
   RaftHostStats stats_;
   std::shared_ptr<RaftHost*> alive_;
 };

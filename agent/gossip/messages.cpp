@@ -25,6 +25,7 @@ void PutMeta(Encoder& enc, const Metadata& m) {
   enc.PutBytes(m.datacenter);
   enc.PutBytes(m.rpc_address);
   enc.PutBytes(m.build);
+  enc.PutBytes(m.http_address);
 }
 
 std::string ReadName(Decoder& dec, bool allow_empty = false) {
@@ -48,6 +49,7 @@ Metadata ReadMeta(Decoder& dec) {
   m.datacenter = std::string(dec.ReadBytes(kMetaFieldBytesMax));
   m.rpc_address = std::string(dec.ReadBytes(kMetaFieldBytesMax));
   m.build = std::string(dec.ReadBytes(kMetaFieldBytesMax));
+  m.http_address = std::string(dec.ReadBytes(kMetaFieldBytesMax));
   if (!dec.HasError() && !ValidateMetadata(m).IsOk()) dec.Fail("metadata over kMetaBytesMax");
   return m;
 }
@@ -208,8 +210,11 @@ std::string_view EventKindName(EventKind k) {
 }
 
 Status ValidateMetadata(const Metadata& m) {
-  const std::pair<std::string_view, const std::string*> fields[] = {
-      {"role", &m.role}, {"datacenter", &m.datacenter}, {"rpc_address", &m.rpc_address}, {"build", &m.build}};
+  const std::pair<std::string_view, const std::string*> fields[] = {{"role", &m.role},
+                                                                    {"datacenter", &m.datacenter},
+                                                                    {"rpc_address", &m.rpc_address},
+                                                                    {"build", &m.build},
+                                                                    {"http_address", &m.http_address}};
   size_t total = 0;
   for (const auto& [name, value] : fields) {
     if (value->size() > kMetaFieldBytesMax) {

@@ -37,6 +37,7 @@ struct Metadata {
   std::string datacenter;
   std::string rpc_address;  // host:port of the server RPC endpoint, empty for clients
   std::string build;
+  std::string http_address;  // host:port of the agent's HTTP API (servers forward writes there)
   friend bool operator==(const Metadata&, const Metadata&) = default;
 };
 // OK or InvalidArgument naming the field over its limit.

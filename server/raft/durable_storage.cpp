@@ -15,14 +15,28 @@ Result<std::unique_ptr<DurableStorage>> DurableStorage::Open(const std::string& 
 
 Status DurableStorage::Load() {
   CAIRN_ASSIGN_OR_RETURN(std::optional<Snapshot> snapshot, store_->LoadSnapshot());
-  if (snapshot) CAIRN_RETURN_IF_ERROR(memory_.ApplySnapshot(*snapshot));
+  std::vector<Entry> entries;
   if (store_->FirstIndex() <= store_->LastIndex()) {
-    CAIRN_ASSIGN_OR_RETURN(std::vector<Entry> entries,
-                           store_->Entries(store_->FirstIndex(), store_->LastIndex().Next(), SIZE_MAX));
+    CAIRN_ASSIGN_OR_RETURN(entries, store_->Entries(store_->FirstIndex(), store_->LastIndex().Next(), SIZE_MAX));
+  }
+  if (snapshot && !entries.empty() && entries.front().index < snapshot->meta.index) {
+    CAIRN_RETURN_IF_ERROR(LoadWindow(*snapshot, std::move(entries)));
+  } else {
+    if (snapshot) CAIRN_RETURN_IF_ERROR(memory_.ApplySnapshot(*snapshot));
     CAIRN_RETURN_IF_ERROR(memory_.Append(entries));
   }
   CAIRN_ASSERT(memory_.LastIndex() == store_->LastIndex(), "memory view and log store disagree after loading");
   return memory_.SetHardState(store_->GetHardState());
+}
+
+// The stored log starts with a trailing window before the snapshot: its first entry becomes the
+// memory view's base (as after ApplyCompaction), the rest follow, then the snapshot is recorded
+// over them.
+Status DurableStorage::LoadWindow(const Snapshot& snapshot, std::vector<Entry> entries) {
+  const Entry& base = entries.front();
+  CAIRN_RETURN_IF_ERROR(memory_.ApplySnapshot(Snapshot{SnapshotMeta{base.index, base.term, {}}, {}}));
+  CAIRN_RETURN_IF_ERROR(memory_.Append(std::vector<Entry>(entries.begin() + 1, entries.end())));
+  return memory_.CreateSnapshot(snapshot.meta.index, snapshot.meta.configuration, snapshot.data);
 }
 
 Status DurableStorage::Bootstrap(const Configuration& configuration, std::string data) {

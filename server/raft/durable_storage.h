@@ -48,10 +48,12 @@ class DurableStorage final : public Storage {
   // Writes one Ready's durable part as one synced batch.
   Status Persist(const SaveRequest& request) { return store_->Save(request); }
   // Records a snapshot taken by the host's state machine and drops the log it covers from disk,
-  // with `hard_state` in the same batch if given. kFailedPrecondition (and nothing written) if
-  // a newer snapshot is already stored.
-  Status PersistCompaction(const Snapshot& snapshot, const std::optional<HardState>& hard_state = {}) {
-    return store_->Save(SaveRequest{snapshot, {}, hard_state});
+  // except the trailing window that ApplyCompaction keeps in memory (so it is still there after
+  // a restart), with `hard_state` in the same batch if given. kFailedPrecondition (and nothing
+  // written) if a newer snapshot is already stored.
+  Status PersistCompaction(const Snapshot& snapshot, uint64_t trailing_entries,
+                           const std::optional<HardState>& hard_state = {}) {
+    return store_->Save(SaveRequest{snapshot, {}, hard_state, trailing_entries});
   }
 
   // --- loop thread, after the matching Persist* returned OK ---
@@ -73,6 +75,7 @@ class DurableStorage final : public Storage {
  private:
   explicit DurableStorage(std::unique_ptr<LogStore> store) : store_(std::move(store)) {}
   Status Load();
+  Status LoadWindow(const Snapshot& snapshot, std::vector<Entry> entries);
 
   std::unique_ptr<LogStore> store_;
   MemoryStorage memory_;

@@ -4,6 +4,8 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
+
 #include "catalog/rocksdb_status.h"
 #include "common/codec.h"
 #include "common/sealed_record.h"
@@ -146,7 +148,8 @@ Status LogStore::Recover() {
   return OkStatus();
 }
 
-// Walks every entry: checksums, no gaps, terms never decreasing, nothing under the snapshot.
+// Walks every entry: checksums, no gaps, terms never decreasing, and a log that continues the
+// snapshot (a trailing window before it must agree with it on the snapshot's term).
 Status LogStore::RecoverEntries() {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
   const std::string prefix(1, kEntryPrefix);
@@ -158,18 +161,22 @@ Status LogStore::RecoverEntries() {
     for (size_t i = 1; i < 9; ++i) raw_index = (raw_index << 8) | static_cast<uint8_t>(it->key()[i]);
     const Index index(raw_index);
     CAIRN_ASSIGN_OR_RETURN(Entry entry, DecodeEntry(index, it->value().ToStringView()));
-    if (first && snapshot_ && index != snapshot_->index.Next()) {
-      return Status::Corruption("first log entry " + std::to_string(index.value) + " does not follow snapshot " +
-                                std::to_string(snapshot_->index.value));
-    }
-    if (first && !snapshot_) first_index_ = index;
-    if (!first && index != last_index_.Next()) {
+    if (first) {
+      CAIRN_RETURN_IF_ERROR(CheckFirstEntry(index));
+      first_index_ = index;
+      last_term_ = Term(0);  // a trailing window starts below the snapshot's term
+    } else if (index != last_index_.Next()) {
       return Status::Corruption("log has a gap: entry " + std::to_string(index.value) + " follows " +
                                 std::to_string(last_index_.value));
     }
     if (entry.term < last_term_) {
       return Status::Corruption("log entry " + std::to_string(index.value) + " has term " +
                                 std::to_string(entry.term.value) + ", lower than the entry before it");
+    }
+    if (snapshot_ && index == snapshot_->index && entry.term != snapshot_->term) {
+      return Status::Corruption("log entry " + std::to_string(index.value) + " has term " +
+                                std::to_string(entry.term.value) + " but the snapshot there has term " +
+                                std::to_string(snapshot_->term.value));
     }
     last_index_ = index;
     last_term_ = entry.term;
@@ -179,11 +186,26 @@ Status LogStore::RecoverEntries() {
     first_index_ = Index(1);
     last_index_ = Index(0);
   }
+  if (!first && snapshot_ && last_index_ < snapshot_->index) {
+    return Status::Corruption("log ends at " + std::to_string(last_index_.value) + ", before snapshot " +
+                              std::to_string(snapshot_->index.value));
+  }
   return StatusFromRocks(it->status(), "scanning the log");
 }
 
+Status LogStore::CheckFirstEntry(Index index) const {
+  if (snapshot_ && index > snapshot_->index.Next()) {
+    return Status::Corruption("first log entry " + std::to_string(index.value) + " does not follow snapshot " +
+                              std::to_string(snapshot_->index.value));
+  }
+  return OkStatus();
+}
+
 Result<Term> LogStore::TermAt(Index index) const {
-  if (index == first_index_.Prev()) return snapshot_ ? snapshot_->term : Term(0);
+  if (snapshot_ && index == snapshot_->index && !(first_index_ <= index && index <= last_index_)) {
+    return snapshot_->term;
+  }
+  if (!snapshot_ && index == first_index_.Prev()) return Term(0);
   if (index < first_index_ || index > last_index_) {
     return Status::NotFound("log entry " + std::to_string(index.value) + " is outside [" +
                             std::to_string(first_index_.value) + ", " + std::to_string(last_index_.value) + "]");
@@ -220,7 +242,8 @@ Status LogStore::Save(const SaveRequest& request) {
   rocksdb::WriteBatch batch;
   Bounds next = CurrentBounds();
   if (request.snapshot) {
-    CAIRN_RETURN_IF_ERROR(AddSnapshot(batch, request.snapshot->meta, &request.snapshot->data, next));
+    CAIRN_RETURN_IF_ERROR(
+        AddSnapshot(batch, request.snapshot->meta, &request.snapshot->data, request.trailing_entries, next));
   }
   AddEntries(batch, request.entries, next);
   if (request.hard_state) batch.Put(kHardStateKey, EncodeHardState(*request.hard_state));
@@ -236,7 +259,8 @@ Status LogStore::Save(const SaveRequest& request) {
 void LogStore::AddEntries(rocksdb::WriteBatch& batch, const std::vector<Entry>& entries, Bounds& bounds) const {
   if (entries.empty()) return;
   const Index from = entries.front().index;
-  CAIRN_ASSERT(bounds.first_index <= from && from <= bounds.last_index.Next(),
+  const Index snapshot_index = bounds.snapshot ? bounds.snapshot->index : Index(0);
+  CAIRN_ASSERT(bounds.first_index <= from && snapshot_index < from && from <= bounds.last_index.Next(),
                "Save would leave a gap or rewrite a snapshot");
   for (size_t i = 0; i < entries.size(); ++i) {
     CAIRN_ASSERT(entries[i].index == Index(from.value + i), "Save needs contiguous entries");
@@ -249,7 +273,7 @@ void LogStore::AddEntries(rocksdb::WriteBatch& batch, const std::vector<Entry>& 
 }
 
 Status LogStore::AddSnapshot(rocksdb::WriteBatch& batch, const SnapshotMeta& meta, const std::string* data,
-                             Bounds& bounds) const {
+                             uint64_t trailing_entries, Bounds& bounds) const {
   // TermAt reads the stored log, so a snapshot must be the first step of a batch.
   CAIRN_ASSERT(bounds.last_index == last_index_ && bounds.first_index == first_index_,
                "a snapshot must come first in a save");
@@ -266,12 +290,18 @@ Status LogStore::AddSnapshot(rocksdb::WriteBatch& batch, const SnapshotMeta& met
   }
   // Keep the entries after the snapshot only if the log really continues it.
   const bool log_continues = meta.index <= bounds.last_index && TermAt(meta.index).ValueOr(Term(0)) == meta.term;
-  const Index drop_through = log_continues ? meta.index : bounds.last_index;
+  // The trailing window, when the log continues the snapshot: see SaveRequest::trailing_entries.
+  Index keep_from = meta.index.Next();
+  if (log_continues && trailing_entries > 0) {
+    const Index window_base(meta.index.value > trailing_entries ? meta.index.value - trailing_entries : 0);
+    keep_from = std::max(bounds.first_index, window_base);
+  }
+  const Index drop_through = log_continues ? keep_from.Prev() : bounds.last_index;
   if (bounds.first_index <= drop_through) {
     batch.DeleteRange(EntryKey(bounds.first_index), EntryKey(drop_through.Next()));
   }
   bounds.snapshot = meta;
-  bounds.first_index = meta.index.Next();
+  bounds.first_index = keep_from;
   if (!log_continues) {
     bounds.last_index = meta.index;
     bounds.last_term = meta.term;
@@ -288,7 +318,7 @@ Status LogStore::Write(rocksdb::WriteBatch& batch, std::string_view doing) {
 Status LogStore::SaveSnapshot(const SnapshotMeta& meta) {
   rocksdb::WriteBatch batch;
   Bounds next = CurrentBounds();
-  CAIRN_RETURN_IF_ERROR(AddSnapshot(batch, meta, nullptr, next));
+  CAIRN_RETURN_IF_ERROR(AddSnapshot(batch, meta, nullptr, 0, next));
   CAIRN_RETURN_IF_ERROR(Write(batch, "writing snapshot metadata"));
   first_index_ = next.first_index;
   last_index_ = next.last_index;

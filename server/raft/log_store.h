@@ -36,6 +36,10 @@ struct SaveRequest {
   std::optional<Snapshot> snapshot;
   std::vector<Entry> entries;
   std::optional<HardState> hard_state;
+  // With a snapshot the stored log continues: entries from snapshot.index - trailing_entries
+  // on stay stored, so a follower a little behind still gets entries after a restart too. The
+  // entry at that index is kept as well: a reload needs its term as the window's base.
+  uint64_t trailing_entries = 0;
   bool Empty() const { return !snapshot && entries.empty() && !hard_state; }
 };
 
@@ -55,12 +59,13 @@ class LogStore {
   const HardState& GetHardState() const { return hard_state_; }
   // The latest snapshot's metadata; nullopt before the first snapshot.
   const std::optional<SnapshotMeta>& LatestSnapshot() const { return snapshot_; }
-  // Index of the first stored entry: one past the snapshot (1 for a new log).
+  // Index of the first stored entry: one past the snapshot (1 for a new log), or at or before
+  // the snapshot's index when a trailing window is kept (SaveRequest::trailing_entries).
   Index FirstIndex() const { return first_index_; }
   // Index of the last stored entry; FirstIndex() - 1 when no entry is stored.
   Index LastIndex() const { return last_index_; }
-  // Term of the entry at `index`, for index in [FirstIndex() - 1, LastIndex()]; the entry just
-  // before FirstIndex() is answered from the snapshot (term 0 for index 0).
+  // Term of the entry at `index`, for index in [FirstIndex() - 1, LastIndex()] or the snapshot's
+  // index, which is answered from the snapshot when not stored (term 0 for index 0).
   Result<Term> TermAt(Index index) const;
   // Entries in [low, high), stopping before the total data would pass `bytes_max` (but always
   // at least one entry when low < high). Precondition: FirstIndex() <= low <= high <= LastIndex() + 1.
@@ -97,10 +102,12 @@ class LogStore {
   };
   Status Recover();
   Status RecoverEntries();
+  // Corruption unless a log whose first stored entry is `index` continues the snapshot.
+  Status CheckFirstEntry(Index index) const;
   Bounds CurrentBounds() const { return Bounds{first_index_, last_index_, last_term_, snapshot_}; }
   // Add one step of a batch to `batch`, advancing `bounds` to what the log will be after it.
   Status AddSnapshot(rocksdb::WriteBatch& batch, const SnapshotMeta& meta, const std::string* data,
-                     Bounds& bounds) const;
+                     uint64_t trailing_entries, Bounds& bounds) const;
   void AddEntries(rocksdb::WriteBatch& batch, const std::vector<Entry>& entries, Bounds& bounds) const;
   Status Write(rocksdb::WriteBatch& batch, std::string_view doing);
 

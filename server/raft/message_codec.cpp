@@ -135,6 +135,8 @@ std::string EncodeConfigChange(const ConfigChange& change) {
   Encoder enc;
   enc.PutU8(static_cast<uint8_t>(change.type));
   enc.PutVarint64(change.node.value);
+  // Only when present, so a change without one encodes exactly as before contexts existed.
+  if (!change.context.empty()) enc.PutBytes(change.context);
   return enc.Take();
 }
 
@@ -145,6 +147,7 @@ Result<ConfigChange> DecodeConfigChange(std::string_view bytes) {
   if (type > static_cast<uint8_t>(ConfigChangeType::kRemove)) dec.Fail("unknown change type");
   cc.type = static_cast<ConfigChangeType>(type);
   cc.node = NodeId(dec.ReadVarint64());
+  if (dec.Remaining() > 0) cc.context = std::string(dec.ReadBytes(kConfigChangeContextBytesMax));
   CAIRN_RETURN_IF_ERROR(dec.Finish());
   return cc;
 }

@@ -21,6 +21,8 @@ namespace cairn::raft {
 inline constexpr uint8_t kMessageCodecVersion = 1;
 inline constexpr uint64_t kMessageEntriesMax = 1 << 20;
 inline constexpr uint64_t kConfigMembersMax = 1 << 12;
+// A config change's context holds one member's address: a few dozen bytes.
+inline constexpr uint64_t kConfigChangeContextBytesMax = 1 << 10;
 
 std::string EncodeMessage(const Message& m);
 Result<Message> DecodeMessage(std::string_view bytes);

@@ -74,6 +74,9 @@ enum class ConfigChangeType : uint8_t {
 struct ConfigChange {
   ConfigChangeType type = ConfigChangeType::kAddLearner;
   NodeId node;
+  // Opaque to the core, replicated with the change: the host puts a new member's address
+  // here, so every replica (and a restarted one, from its log) learns where to reach it.
+  std::string context;
   friend bool operator==(const ConfigChange&, const ConfigChange&) = default;
 };
 

@@ -13,7 +13,7 @@ namespace {
 NetAddress Addr(const char* host, uint16_t port) { return NetAddress{host, port}; }
 
 std::vector<Message> AllMessages() {
-  Metadata meta{"server", "dc1", "10.0.0.1:8300", "0.1.0"};
+  Metadata meta{"server", "dc1", "10.0.0.1:8300", "0.1.0", "10.0.0.1:8500"};
   PushPull pp;
   pp.join = true;
   pp.source = "a";
@@ -66,7 +66,7 @@ TEST_SUITE("gossip.codec") {
 
   TEST_CASE("every single-bit flip is rejected") {
     const std::string packet = EncodePacket(
-        {Alive{"node-1", 3, Addr("10.0.0.1", 8301), {"client", "dc1", "", "1"}}, Suspect{"node-2", 1, "node-1"}});
+        {Alive{"node-1", 3, Addr("10.0.0.1", 8301), {"client", "dc1", "", "1", ""}}, Suspect{"node-2", 1, "node-1"}});
     for (size_t byte = 0; byte < packet.size(); ++byte) {
       for (int bit = 0; bit < 8; ++bit) {
         std::string corrupt = packet;
@@ -151,14 +151,17 @@ TEST_SUITE("gossip.codec") {
   }
 
   TEST_CASE("metadata over its limits is refused with the limit named") {
-    Metadata ok{"server", "dc1", "10.0.0.1:8300", "v1"};
+    Metadata ok{"server", "dc1", "10.0.0.1:8300", "v1", "10.0.0.1:8500"};
     CHECK(ValidateMetadata(ok).IsOk());
     Metadata field = ok;
     field.build = std::string(kMetaFieldBytesMax + 1, 'b');
     CHECK(ValidateMetadata(field).Message().find("kMetaFieldBytesMax") != std::string::npos);
     Metadata total{std::string(kMetaFieldBytesMax, 'r'), std::string(kMetaFieldBytesMax, 'd'),
-                   std::string(kMetaFieldBytesMax, 'a'), std::string(kMetaFieldBytesMax, 'b')};
+                   std::string(kMetaFieldBytesMax, 'a'), std::string(kMetaFieldBytesMax, 'b'), ""};
     CHECK(ValidateMetadata(total).IsOk());  // 4 * 128 = 512 is exactly the limit
+    total.http_address = "h";
+    CHECK_FALSE(ValidateMetadata(total).IsOk());  // the fifth field counts toward it too
+    total.http_address.clear();
     total.build.push_back('x');
     CHECK_FALSE(ValidateMetadata(total).IsOk());
 

@@ -254,7 +254,7 @@ TEST_SUITE("gossip.core") {
     CHECK(net.StateAt(0, 2) == MemberState::kDead);
     step(Alive{"n2", 5, addr2, {}});
     CHECK(net.StateAt(0, 2) == MemberState::kDead);
-    step(Alive{"n2", 6, addr2, {"server", "dc1", "", ""}});  // a newer life rejoins
+    step(Alive{"n2", 6, addr2, {"server", "dc1", "", "", ""}});  // a newer life rejoins
     CHECK(net.StateAt(0, 2) == MemberState::kAlive);
     CHECK(net[0].Find("n2")->meta.role == "server");
     step(Suspect{"unknown", 1, "n1"});  // claims about strangers change nothing
@@ -413,7 +413,7 @@ TEST_SUITE("gossip.core") {
     TestNet net(4);
     net.JoinAll();
     net.Advance(3s);
-    CHECK(net[1].SetMetadata(net.now, Metadata{"server", "dc2", "10.0.0.2:8300", "v2"}).IsOk());
+    CHECK(net[1].SetMetadata(net.now, Metadata{"server", "dc2", "10.0.0.2:8300", "v2", "10.0.0.2:8500"}).IsOk());
     net.Advance(5s);
     for (size_t i = 0; i < 4; ++i) CHECK(net[i].Find("n1")->meta.datacenter == "dc2");
   }

@@ -112,7 +112,7 @@ void Dissemination(size_t members, uint64_t seeds, const char* suite) {
     if (!JoinAndConverge(c, suite, 90s)) return;
     c.RunFor(35s);  // let join traffic settle so the update travels alone
     const MonoTime start = c.Sim().Now();
-    REQUIRE(c.Host(0).SetMetadata(Metadata{"server", "dc2", "10.0.0.1:8300", "v2"}).IsOk());
+    REQUIRE(c.Host(0).SetMetadata(Metadata{"server", "dc2", "10.0.0.1:8300", "v2", "10.0.0.1:8500"}).IsOk());
     auto everyone = [&] {
       for (size_t i = 0; i < c.Size(); ++i) {
         const Member* m = c.Host(i).Core().Find(c.Name(0));

@@ -95,19 +95,37 @@ TEST_SUITE("raft.durable_storage") {
       REQUIRE(storage->Persist(request).IsOk());
       REQUIRE(storage->ApplyPersisted(request).IsOk());
       const Snapshot snapshot{SnapshotMeta{Index(90), Term(2), kVoters}, "image-90"};
-      REQUIRE(storage->PersistCompaction(snapshot).IsOk());
+      REQUIRE(storage->PersistCompaction(snapshot, 10).IsOk());
       REQUIRE(storage->ApplyCompaction(snapshot, 10).IsOk());
       CHECK(storage->FirstIndex() == Index(81));
       CHECK(storage->LastIndex() == Index(100));
       CHECK(storage->GetSnapshot()->meta.index == Index(90));
       CHECK(storage->GetSnapshot()->data == "image-90");
-      CHECK(storage->PersistCompaction(snapshot).Code() == StatusCode::kFailedPrecondition);
+      CHECK(storage->PersistCompaction(snapshot, 10).Code() == StatusCode::kFailedPrecondition);
     }
+    // The trailing window is durable too: a follower a little behind still gets entries from a
+    // restarted leader instead of the whole snapshot.
     auto storage = OpenOrDie(dir.path);
-    CHECK(storage->FirstIndex() == Index(91));
+    CHECK(storage->FirstIndex() == Index(81));
     CHECK(storage->LastIndex() == Index(100));
+    CHECK(storage->TermAt(Index(80)).Value() == Term(2));
+    auto window = storage->Entries(Index(81), Index(101), UINT64_MAX);
+    REQUIRE(window.IsOk());
+    REQUIRE(window->size() == 20);
+    CHECK(window->front().data == "cmd-81");
     CHECK(storage->GetSnapshot()->data == "image-90");
-    CHECK(storage->GetInitialState()->snapshot.index == Index(90));
+    CHECK(storage->GetInitialState()->snapshot == SnapshotMeta{Index(90), Term(2), kVoters});
+
+    // A later compaction moves the window on, across another restart.
+    const Snapshot later{SnapshotMeta{Index(98), Term(2), kVoters}, "image-98"};
+    REQUIRE(storage->PersistCompaction(later, 10).IsOk());
+    REQUIRE(storage->ApplyCompaction(later, 10).IsOk());
+    CHECK(storage->FirstIndex() == Index(89));
+    storage.reset();
+    storage = OpenOrDie(dir.path);
+    CHECK(storage->FirstIndex() == Index(89));
+    CHECK(storage->LastIndex() == Index(100));
+    CHECK(storage->GetSnapshot()->data == "image-98");
   }
 
   TEST_CASE("a snapshot from the leader replaces the log in memory and on disk") {

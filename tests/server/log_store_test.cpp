@@ -6,6 +6,9 @@
 #include <filesystem>
 #include <string>
 
+#include "common/codec.h"
+#include "common/sealed_record.h"
+
 namespace cairn::raft {
 namespace {
 
@@ -226,6 +229,51 @@ TEST_SUITE("raft.log_store") {
     // A snapshot recorded without data (metadata only) clears the old image.
     REQUIRE(store->SaveSnapshot(SnapshotMeta{Index(8), Term(2), {{NodeId(1)}, {}}}).IsOk());
     CHECK(store->LoadSnapshot().Value()->data.empty());
+  }
+
+  TEST_CASE("a trailing window behind a snapshot stays stored across a restart") {
+    TempDir dir;
+    const Configuration config{{NodeId(1)}, {}};
+    {
+      auto store = OpenOrDie(dir.path);
+      REQUIRE(store->Save(HardState{Term(3), kNoNode, Index(30)}, MakeEntries(1, 30, 3)).IsOk());
+      SaveRequest compaction{Snapshot{SnapshotMeta{Index(25), Term(3), config}, "image-25"}, {}, {}, 5};
+      REQUIRE(store->Save(compaction).IsOk());
+      // Entries 21..30 stay: the window's base (20) and the five before the snapshot with it.
+      CHECK(store->FirstIndex() == Index(20));
+      CHECK(store->TermAt(Index(25)).Value() == Term(3));
+    }
+    auto store = OpenOrDie(dir.path);
+    CHECK(store->FirstIndex() == Index(20));
+    CHECK(store->LastIndex() == Index(30));
+    CHECK(store->Entries(Index(20), Index(31), 1 << 20).Value() == MakeEntries(20, 30, 3));
+    CHECK(store->LatestSnapshot()->index == Index(25));
+    // New entries still go after the log, never into the window.
+    REQUIRE(store->Save(HardState{Term(4), kNoNode, Index(30)}, MakeEntries(31, 31, 4)).IsOk());
+    store.reset();
+    store = OpenOrDie(dir.path);
+    CHECK(store->LastIndex() == Index(31));
+    CHECK(store->FirstIndex() == Index(20));
+  }
+
+  TEST_CASE("a window whose entry at the snapshot index has another term is corruption") {
+    TempDir dir;
+    {
+      auto store = OpenOrDie(dir.path);
+      REQUIRE(store->Save(HardState{Term(3), kNoNode, Index(10)}, MakeEntries(1, 10, 3)).IsOk());
+      REQUIRE(store->Save(SaveRequest{Snapshot{SnapshotMeta{Index(8), Term(3), {}}, "x"}, {}, {}, 4}).IsOk());
+    }
+    // The snapshot metadata rewritten with another term, its checksum still valid.
+    Encoder meta;
+    meta.PutVarint64(8);
+    meta.PutVarint64(2);
+    meta.PutVarint64(0);
+    meta.PutVarint64(0);
+    Tamper(dir.path, "s/snapshot", SealRecord("s/snapshot", meta.Take()));
+    auto reopened = LogStore::Open(dir.path);
+    REQUIRE_FALSE(reopened.IsOk());
+    CHECK(reopened.GetStatus().Code() == StatusCode::kCorruption);
+    CHECK(reopened.GetStatus().Message().find("snapshot there has term") != std::string::npos);
   }
 
   TEST_CASE("damaged snapshot data is reported as corruption") {

@@ -62,7 +62,7 @@ TEST_SUITE("raft.core") {
     m.round = 77;
     m.context = "ctx";
     m.entries = {E(101, 9, "a"), Entry{Term(9), Index(102), EntryType::kConfigChange,
-                                       EncodeConfigChange({ConfigChangeType::kPromote, NodeId(4)})}};
+                                       EncodeConfigChange({ConfigChangeType::kPromote, NodeId(4), {}})}};
     m.snapshot.meta = SnapshotMeta{Index(99), Term(8), Configuration{{NodeId(1), NodeId(2)}, {NodeId(4)}}};
     m.snapshot.data = std::string(1000, 'x');
     const std::string bytes = EncodeMessage(m);
@@ -74,9 +74,15 @@ TEST_SUITE("raft.core") {
     bad[1] = 99;  // unknown type
     CHECK(DecodeMessage(bad).GetStatus().Code() == StatusCode::kCorruption);
     CHECK_FALSE(DecodeMessage(bytes + "z").IsOk());
-    Result<ConfigChange> cc = DecodeConfigChange(EncodeConfigChange({ConfigChangeType::kRemove, NodeId(12)}));
+    Result<ConfigChange> cc = DecodeConfigChange(EncodeConfigChange({ConfigChangeType::kRemove, NodeId(12), {}}));
     REQUIRE(cc.IsOk());
     CHECK(cc->node == NodeId(12));
+    // A change without a context encodes as it always did; one with a context round-trips.
+    CHECK(EncodeConfigChange({ConfigChangeType::kRemove, NodeId(12), {}}).size() == 2);
+    const ConfigChange with{ConfigChangeType::kAddLearner, NodeId(4), "10.0.0.4:8300"};
+    CHECK(DecodeConfigChange(EncodeConfigChange(with)).Value() == with);
+    const std::string encoded = EncodeConfigChange(with);
+    CHECK_FALSE(DecodeConfigChange(encoded.substr(0, encoded.size() - 1)).IsOk());
   }
 
   TEST_CASE("quorum arithmetic") {
@@ -213,18 +219,18 @@ TEST_SUITE("raft.core") {
     Ready rd2 = Persist(*r2, s2);
     REQUIRE(r1->Step(rd2.messages[0]).IsOk());
     REQUIRE(r1->GetRole() == Role::kLeader);
-    Result<LogPosition> early = r1->ProposeConfigChange({ConfigChangeType::kAddLearner, NodeId(3)});
+    Result<LogPosition> early = r1->ProposeConfigChange({ConfigChangeType::kAddLearner, NodeId(3), {}});
     CHECK(early.GetStatus().Code() == StatusCode::kUnavailable);
     Ready lead = Persist(*r1, s1);
     REQUIRE(r2->Step(lead.early_messages[0]).IsOk());
     Ready ack = Persist(*r2, s2);
     REQUIRE(r1->Step(ack.messages[0]).IsOk());
     CHECK(r1->Log().Committed() == Index(2));
-    CHECK(r1->ProposeConfigChange({ConfigChangeType::kAddLearner, NodeId(3)}).IsOk());
-    CHECK(r1->ProposeConfigChange({ConfigChangeType::kRemove, NodeId(2)}).GetStatus().Code() ==
+    CHECK(r1->ProposeConfigChange({ConfigChangeType::kAddLearner, NodeId(3), {}}).IsOk());
+    CHECK(r1->ProposeConfigChange({ConfigChangeType::kRemove, NodeId(2), {}}).GetStatus().Code() ==
           StatusCode::kFailedPrecondition);
     // Promotion is refused for a node that is not a learner, removal of a stranger too.
-    CHECK_FALSE(r1->ProposeConfigChange({ConfigChangeType::kPromote, NodeId(9)}).IsOk());
+    CHECK_FALSE(r1->ProposeConfigChange({ConfigChangeType::kPromote, NodeId(9), {}}).IsOk());
   }
 
   TEST_CASE("restart rebuilds membership from config entries after the snapshot") {
@@ -234,7 +240,7 @@ TEST_SUITE("raft.core") {
       auto raft = MakeRaft(1, storage);
       REQUIRE(raft->Campaign().IsOk());
       Persist(*raft, storage);
-      REQUIRE(raft->ProposeConfigChange({ConfigChangeType::kAddLearner, NodeId(2)}).IsOk());
+      REQUIRE(raft->ProposeConfigChange({ConfigChangeType::kAddLearner, NodeId(2), {}}).IsOk());
       Persist(*raft, storage);
       Persist(*raft, storage);  // apply
       CHECK(raft->GetConfiguration().learners == std::vector<NodeId>{NodeId(2)});

@@ -283,7 +283,7 @@ void Scenario::ExecuteNodeCommand(const std::vector<std::string>& a) {
     PrintProposal(n.raft->Propose(a.at(2)));
   } else if (cmd == "conf") {
     const std::string& type = a.at(2);
-    ConfigChange cc{ConfigChangeType::kAddLearner, NodeId(std::stoull(a.at(3)))};
+    ConfigChange cc{ConfigChangeType::kAddLearner, NodeId(std::stoull(a.at(3))), {}};
     if (type == "promote") cc.type = ConfigChangeType::kPromote;
     if (type == "remove") cc.type = ConfigChangeType::kRemove;
     PrintProposal(n.raft->ProposeConfigChange(cc));

@@ -597,12 +597,12 @@ void Cluster::ChangeMembership() {
   const Configuration& config = l->raft->GetConfiguration();
   ConfigChange cc;
   if (!config.learners.empty()) {
-    cc = ConfigChange{ConfigChangeType::kPromote, config.learners.front()};
+    cc = ConfigChange{ConfigChangeType::kPromote, config.learners.front(), {}};
   } else if (config.voters.size() > static_cast<size_t>(opt_.voters)) {
-    cc = ConfigChange{ConfigChangeType::kRemove, config.voters[prng_.Below(config.voters.size())]};
+    cc = ConfigChange{ConfigChangeType::kRemove, config.voters[prng_.Below(config.voters.size())], {}};
   } else {
     if (next_node_id_ > static_cast<uint64_t>(opt_.voters) + 4) return;  // bound the run's size
-    cc = ConfigChange{ConfigChangeType::kAddLearner, NodeId(next_node_id_)};
+    cc = ConfigChange{ConfigChangeType::kAddLearner, NodeId(next_node_id_), {}};
   }
   Result<LogPosition> pos = l->raft->ProposeConfigChange(cc);
   if (!pos.IsOk()) return;

@@ -1,0 +1,76 @@
+// AgentBackend: http::Backend for a running agent.
+//
+// Each call moves onto the agent's loop thread (agent/loop_call.h), where AgentCore does the
+// work, and the HTTP worker waits for the answer. A blocking query holds its worker thread
+// but nothing inside the store: between passes it waits on a condition variable that a
+// one-shot store watch signals.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include "agent/agent_core.h"
+#include "http/backend.h"
+
+namespace cairn::agent {
+
+class AgentBackend final : public http::Backend {
+ public:
+  // `core` is owned by the loop thread of `env`; both must outlive the backend's callers.
+  AgentBackend(Env& env, AgentCore& core) : env_(env), core_(core) {}
+
+  // Ends every blocking query now (kUnavailable) and refuses new ones: the agent is stopping.
+  void Close();
+
+  Result<catalog::CommandResult> Write(catalog::Command command) override;
+  Result<catalog::CommandResult> ForwardedWrite(catalog::Command command) override;
+  Result<catalog::Session> RenewSession(const std::string& id) override;
+  Result<http::QueryMeta> Query(const http::QueryOptions& options, const std::vector<catalog::WatchTopic>& topics,
+                                const http::ReadFn& read) override;
+  Result<std::pair<catalog::TxnResult, http::QueryMeta>> ReadTxn(const http::QueryOptions& options,
+                                                                 const std::vector<catalog::TxnOp>& ops) override;
+
+  Status RegisterLocalService(catalog::Service service, std::vector<http::LocalCheck> checks) override;
+  Status DeregisterLocalService(const std::string& service_id) override;
+  Status RegisterLocalCheck(http::LocalCheck check) override;
+  Status DeregisterLocalCheck(const std::string& check_id) override;
+  Status UpdateLocalCheck(const std::string& check_id, catalog::HealthStatus status, std::string output) override;
+  std::vector<catalog::Service> LocalServices() override;
+  std::vector<http::LocalCheck> LocalChecks() override;
+
+  Status Join(const std::string& address) override;
+  Status Leave() override;
+  Status ForceLeave(const std::string& node) override;
+  Status RemoveRaftPeer(const std::string& id, const std::string& address) override;
+
+  std::string LeaderAddress() override;
+  std::vector<http::RaftServer> RaftConfiguration() override;
+  std::vector<http::Member> Members() override;
+  http::AgentInfo Self() override;
+  std::vector<std::string> Datacenters() override;
+
+ private:
+  // Runs `fn` on the loop and returns its value (a default value if the agent is stopping).
+  template <typename T>
+  T Get(std::function<T(AgentCore&)> fn);
+  Result<catalog::CommandResult> WriteHere(catalog::Command command);
+  Status Do(std::function<void(AgentCore&, std::function<void(Status)>)> fn);
+
+  class WakeSignal;
+  // Registers a blocking query's signal so that Close() can end its wait; nullptr once closed.
+  std::shared_ptr<WakeSignal> OpenWait();
+  void CloseWait(const std::shared_ptr<WakeSignal>& wake);
+  Result<http::QueryMeta> BlockingQuery(const http::QueryOptions& options,
+                                        const std::vector<catalog::WatchTopic>& topics, const http::ReadFn& read,
+                                        const std::shared_ptr<WakeSignal>& wake);
+
+  Env& env_;
+  AgentCore& core_;
+  std::mutex mu_;
+  bool closed_ = false;
+  std::set<std::shared_ptr<WakeSignal>> waiting_;
+};
+
+}  // namespace cairn::agent

@@ -1,0 +1,536 @@
+#include "agent/agent_core.h"
+
+#include <cinttypes>
+#include <cstdio>
+#include <filesystem>
+
+#include "agent/version.h"
+
+namespace cairn::agent {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr Duration kHousekeepingInterval = 250ms;
+constexpr Duration kStartupHousekeepingInterval = 10ms;
+constexpr const char* kSerfHealthId = "serfHealth";
+
+catalog::Check SerfHealth(const std::string& node, catalog::HealthStatus status) {
+  catalog::Check check;
+  check.node = node;
+  check.check_id = kSerfHealthId;
+  check.name = "Serf Health Status";
+  check.status = status;
+  check.output =
+      status == catalog::HealthStatus::kPassing ? "Agent alive and reachable" : "Agent not live or unreachable";
+  return check;
+}
+
+// Outcome of a local write as a Status: a rejected command is the caller's error.
+Status OutcomeStatus(const Result<catalog::CommandResult>& result) {
+  if (!result.IsOk()) return result.GetStatus();
+  const catalog::Outcome& outcome = result->outcome;
+  switch (outcome.code) {
+    case catalog::OutcomeCode::kOk: return OkStatus();
+    case catalog::OutcomeCode::kNotFound: return Status::NotFound(outcome.message);
+    default: return Status::InvalidArgument(outcome.message);
+  }
+}
+
+}  // namespace
+
+AgentCore::AgentCore(Env& env, Logger& logger, AgentConfig config)
+    : env_(env), logger_(logger), config_(std::move(config)), prng_(env.RandomSeed()) {}
+
+AgentCore::~AgentCore() {
+  if (housekeeping_timer_ != 0) env_.CancelTimer(housekeeping_timer_);
+}
+
+Result<std::unique_ptr<AgentCore>> AgentCore::Open(Env& env, Logger& logger, const AgentConfig& config,
+                                                   std::string data_dir) {
+  std::unique_ptr<AgentCore> core(new AgentCore(env, logger, config));
+  core->data_dir_ = std::move(data_dir);
+  std::error_code ec;
+  std::filesystem::create_directories(core->data_dir_, ec);
+  if (ec) return Status::IoError("cannot create " + core->data_dir_ + ": " + ec.message());
+  CAIRN_RETURN_IF_ERROR(core->StartGossip());
+  CAIRN_RETURN_IF_ERROR(core->MaybeStartServer());
+  core->ScheduleHousekeeping();
+  return core;
+}
+
+// Starts Raft from the saved voter set, or bootstraps one: at once for a single server,
+// otherwise once gossip shows bootstrap_expect servers (agent/server_bootstrap.h).
+Status AgentCore::MaybeStartServer() {
+  const std::string peers_path = data_dir_ + "/peers";
+  CAIRN_ASSIGN_OR_RETURN(std::optional<ServerPeers> saved, LoadServerPeers(peers_path));
+  if (!saved) {
+    if (config_.dev || config_.bootstrap_expect == 1) {
+      saved = ServerPeers{{ServerIdForNode(config_.node_name), NetAddress{config_.bind_addr, config_.server_port}}};
+    } else {
+      saved = ExpectedServers(gossip_->Core().Members(), config_.datacenter, config_.bootstrap_expect);
+      if (!saved) return OkStatus();  // not yet: housekeeping asks again
+    }
+    CAIRN_RETURN_IF_ERROR(SaveServerPeers(peers_path, *saved));
+    logger_.Info("bootstrapping the server cluster", {{"servers", static_cast<uint64_t>(saved->size())}});
+  }
+  server::CatalogServerOptions options;
+  options.data_dir = data_dir_;
+  options.raft.raft.id = ServerIdForNode(config_.node_name);
+  options.raft.peers = *saved;
+  if (options.raft.peers.find(options.raft.raft.id) == options.raft.peers.end()) {
+    return Status::FailedPrecondition("this node (" + config_.node_name + ") is not among the servers saved in " +
+                                      peers_path);
+  }
+  CAIRN_ASSIGN_OR_RETURN(server_, server::CatalogServer::Open(env_, logger_, std::move(options)));
+  peers_ = std::move(*saved);
+  // A single server elects itself at once instead of waiting out an election timeout.
+  if (peers_.size() == 1) CAIRN_RETURN_IF_ERROR(server_->Raft().Campaign());
+  return OkStatus();
+}
+
+Status AgentCore::StartGossip() {
+  gossip::GossipHostConfig gossip;
+  gossip.swim.name = config_.node_name;
+  gossip.swim.address = NetAddress{config_.bind_addr, config_.serf_lan_port};
+  gossip.swim.meta.role = config_.server || config_.dev ? "server" : "client";
+  gossip.swim.meta.datacenter = config_.datacenter;
+  gossip.swim.meta.rpc_address = NetAddress{config_.bind_addr, config_.server_port}.ToString();
+  gossip.swim.meta.build = kVersion;
+  gossip.swim.meta.http_address = NetAddress{config_.bind_addr, config_.http_port}.ToString();
+  gossip.swim.seed = prng_.Next64();
+  CAIRN_ASSIGN_OR_RETURN(gossip_,
+                         gossip::GossipHost::Start(
+                             env_, gossip, [this](const gossip::MemberEvent& e) { OnMemberEvent(e); }, &logger_));
+  std::vector<NetAddress> seeds;
+  for (const std::string& join : config_.retry_join) {
+    std::string text = join.find(':') == std::string::npos ? join + ":8301" : join;
+    CAIRN_ASSIGN_OR_RETURN(NetAddress seed, NetAddress::Parse(text));
+    seeds.push_back(seed);
+  }
+  if (!seeds.empty()) CAIRN_RETURN_IF_ERROR(gossip_->Join(seeds));
+  return OkStatus();
+}
+
+bool AgentCore::Ready() const { return server_ != nullptr && server_->Raft().Leader() != raft::kNoNode; }
+
+bool AgentCore::Leading() const { return server_ != nullptr && server_->Raft().IsLeader(); }
+
+bool AgentCore::SelfRegistered() const {
+  return server_ != nullptr && server_->Store().GetNode(config_.node_name).value.has_value();
+}
+
+http::QueryMeta AgentCore::Meta() const {
+  http::QueryMeta meta;
+  meta.index = server_->Store().AppliedIndex().value;
+  meta.known_leader = Ready();
+  meta.last_contact_millis = server_->Raft().GetStatus().last_contact_ms;
+  return meta;
+}
+
+std::string AgentCore::NewUuid() {
+  const uint64_t hi = prng_.Next64();
+  const uint64_t lo = prng_.Next64();
+  // Version 4 (random) with the RFC 4122 variant bits.
+  char text[37];
+  std::snprintf(text, sizeof text, "%08" PRIx32 "-%04" PRIx32 "-4%03" PRIx32 "-%04" PRIx32 "-%012" PRIx64,
+                static_cast<uint32_t>(hi >> 32), static_cast<uint32_t>((hi >> 16) & 0xffff),
+                static_cast<uint32_t>(hi & 0x0fff), static_cast<uint32_t>(0x8000 | ((lo >> 48) & 0x3fff)),
+                static_cast<uint64_t>(lo & 0xffffffffffffULL));
+  return text;
+}
+
+void AgentCore::Write(catalog::Command command, WriteFn done) {
+  if (!Ready()) {
+    done(Status::Unavailable("No cluster leader"));
+    return;
+  }
+  command.now_millis = env_.WallMillis();
+  if (auto* create = std::get_if<catalog::SessionCreateCommand>(&command.body)) {
+    if (create->session.id.empty()) create->session.id = NewUuid();
+  }
+  if (!Leading()) {
+    done(NotLeader());
+    return;
+  }
+  server_->Write(std::move(command), std::move(done));
+}
+
+Result<catalog::Session> AgentCore::RenewSession(const std::string& id) {
+  if (!Ready()) return Status::Unavailable("No cluster leader");
+  if (!Leading()) return NotLeader();
+  return server_->RenewSession(id);
+}
+
+// The error a follower answers with: kFailedPrecondition whose message is the leader's HTTP
+// address, so that the backend forwards there (AgentBackend).
+Status AgentCore::NotLeader() const {
+  const std::string address = LeaderHttpAddress();
+  if (address.empty()) return Status::Unavailable("No cluster leader");
+  return Status::FailedPrecondition(address);
+}
+
+std::string AgentCore::LeaderHttpAddress() const {
+  if (!Ready()) return "";
+  const raft::NodeId leader = server_->Raft().Leader();
+  for (const gossip::Member& member : gossip_->Core().Members()) {
+    if (ServerIdForNode(member.name) == leader && member.state == gossip::MemberState::kAlive) {
+      return member.meta.http_address;
+    }
+  }
+  return "";
+}
+
+void AgentCore::Read(const http::QueryOptions& options, const std::vector<catalog::WatchTopic>& topics,
+                     const http::ReadFn& read, std::function<void()> woken,
+                     std::function<void(Result<ReadPass>)> done) {
+  if (server_ == nullptr || (options.consistency != http::Consistency::kStale && !Ready())) {
+    done(Status::Unavailable("No cluster leader"));
+    return;
+  }
+  auto run = [this, options, topics, read, woken = std::move(woken), done = std::move(done)]() mutable {
+    ReadPass pass;
+    pass.meta = Meta();
+    const catalog::RaftIndex index = read(server_->Store());
+    pass.meta.index = index.value;
+    if (options.min_index == 0 || index.value > options.min_index || topics.empty()) {
+      done(std::move(pass));
+      return;
+    }
+    Result<std::optional<catalog::WatchId>> watch = server_->Store().Watch(topics, index, std::move(woken));
+    if (!watch.IsOk()) {
+      done(watch.GetStatus());
+      return;
+    }
+    // nullopt: a topic already moved past what the read saw; the caller reads again at once.
+    pass.watch = *watch;
+    if (!pass.watch) pass.meta.index = 0;
+    done(std::move(pass));
+  };
+  if (options.consistency != http::Consistency::kConsistent) {
+    run();
+    return;
+  }
+  server_->ReadBarrier([run = std::move(run), done](Status status) mutable {
+    if (!status.IsOk()) {
+      done(status);
+      return;
+    }
+    run();
+  });
+}
+
+void AgentCore::ReadTxn(const http::QueryOptions& options, const std::vector<catalog::TxnOp>& ops,
+                        std::function<void(Result<std::pair<catalog::TxnResult, http::QueryMeta>>)> done) {
+  if (server_ == nullptr || (options.consistency != http::Consistency::kStale && !Ready())) {
+    done(Status::Unavailable("No cluster leader"));
+    return;
+  }
+  auto run = [this, ops, done]() {
+    Result<catalog::TxnResult> result = server_->Store().TxnRead(ops);
+    if (!result.IsOk()) {
+      done(result.GetStatus());
+      return;
+    }
+    done(std::make_pair(std::move(*result), Meta()));
+  };
+  if (options.consistency != http::Consistency::kConsistent) {
+    run();
+    return;
+  }
+  server_->ReadBarrier([run, done](Status status) {
+    if (!status.IsOk()) {
+      done(status);
+      return;
+    }
+    run();
+  });
+}
+
+void AgentCore::CancelWatch(catalog::WatchId id) {
+  if (server_ != nullptr) server_->Store().CancelWatch(id);
+}
+
+// ---- the agent's own services and checks --------------------------------------------------
+
+catalog::Node AgentCore::SelfNode() const {
+  catalog::Node node;
+  node.name = config_.node_name;
+  node.id = config_.node_id;
+  node.address = config_.bind_addr;
+  node.datacenter = config_.datacenter;
+  node.tagged_addresses = {{"lan", config_.bind_addr}, {"wan", config_.bind_addr}};
+  return node;
+}
+
+catalog::Registration AgentCore::SelfRegistration(std::optional<catalog::Service> service,
+                                                  std::vector<catalog::Check> checks) const {
+  catalog::Registration registration;
+  registration.node = SelfNode();
+  registration.service = std::move(service);
+  registration.checks = std::move(checks);
+  return registration;
+}
+
+void AgentCore::WriteStatus(catalog::Command command, std::function<void(Status)> done) {
+  Write(std::move(command),
+        [done = std::move(done)](Result<catalog::CommandResult> result) { done(OutcomeStatus(result)); });
+}
+
+void AgentCore::RegisterLocalService(catalog::Service service, std::vector<http::LocalCheck> checks,
+                                     std::function<void(Status)> done) {
+  service.node = config_.node_name;
+  if (service.id.empty()) service.id = service.name;
+  std::vector<catalog::Check> catalog_checks;
+  for (size_t i = 0; i < checks.size(); ++i) {
+    catalog::Check& check = checks[i].check;
+    check.node = config_.node_name;
+    check.service_id = service.id;
+    // Consul's names for a service's own checks: "service:<id>", numbered when several.
+    if (check.check_id.empty()) {
+      check.check_id = "service:" + service.id + (checks.size() > 1 ? ":" + std::to_string(i + 1) : "");
+    }
+    if (check.name.empty()) check.name = "Service '" + service.name + "' check";
+    catalog_checks.push_back(check);
+  }
+  catalog::Registration registration = SelfRegistration(service, catalog_checks);
+  WriteStatus(catalog::Command{0, catalog::RegisterCommand{std::move(registration)}},
+              [this, service, checks = std::move(checks), done = std::move(done)](Status status) {
+                if (status.IsOk()) {
+                  services_[service.id] = LocalService{service};
+                  for (const http::LocalCheck& check : checks) {
+                    checks_[check.check.check_id] = TrackedCheck{check, env_.Now() + check.ttl};
+                  }
+                }
+                done(status);
+              });
+}
+
+void AgentCore::DeregisterLocalService(const std::string& service_id, std::function<void(Status)> done) {
+  if (services_.find(service_id) == services_.end()) {
+    done(Status::NotFound("Unknown service ID \"" + service_id +
+                          "\". Ensure that the service ID is passed, not the service name."));
+    return;
+  }
+  catalog::DeregisterCommand command{config_.node_name, service_id, ""};
+  WriteStatus(catalog::Command{0, command}, [this, service_id, done = std::move(done)](Status status) {
+    if (status.IsOk() || status.Code() == StatusCode::kNotFound) {
+      services_.erase(service_id);
+      std::erase_if(checks_, [&](const auto& entry) { return entry.second.definition.check.service_id == service_id; });
+      status = OkStatus();
+    }
+    done(status);
+  });
+}
+
+void AgentCore::RegisterLocalCheck(http::LocalCheck check, std::function<void(Status)> done) {
+  check.check.node = config_.node_name;
+  if (check.check.check_id.empty()) check.check.check_id = check.check.name;
+  if (!check.check.service_id.empty() && services_.find(check.check.service_id) == services_.end()) {
+    done(Status::NotFound("ServiceID \"" + check.check.service_id + "\" does not exist"));
+    return;
+  }
+  catalog::Registration registration = SelfRegistration(std::nullopt, {check.check});
+  WriteStatus(catalog::Command{0, catalog::RegisterCommand{std::move(registration)}},
+              [this, check, done = std::move(done)](Status status) {
+                if (status.IsOk()) checks_[check.check.check_id] = TrackedCheck{check, env_.Now() + check.ttl};
+                done(status);
+              });
+}
+
+void AgentCore::DeregisterLocalCheck(const std::string& check_id, std::function<void(Status)> done) {
+  if (checks_.find(check_id) == checks_.end()) {
+    done(Status::NotFound("Unknown check ID \"" + check_id + "\""));
+    return;
+  }
+  catalog::DeregisterCommand command{config_.node_name, "", check_id};
+  WriteStatus(catalog::Command{0, command}, [this, check_id, done = std::move(done)](Status status) {
+    if (status.IsOk() || status.Code() == StatusCode::kNotFound) {
+      checks_.erase(check_id);
+      status = OkStatus();
+    }
+    done(status);
+  });
+}
+
+void AgentCore::UpdateLocalCheck(const std::string& check_id, catalog::HealthStatus status, std::string output,
+                                 std::function<void(Status)> done) {
+  auto it = checks_.find(check_id);
+  if (it == checks_.end()) {
+    done(Status::NotFound("Unknown check ID \"" + check_id + "\""));
+    return;
+  }
+  TrackedCheck& tracked = it->second;
+  if (tracked.definition.ttl.count() > 0) tracked.ttl_deadline = env_.Now() + tracked.definition.ttl;
+  tracked.definition.check.status = status;
+  tracked.definition.check.output = std::move(output);
+  catalog::Registration registration = SelfRegistration(std::nullopt, {tracked.definition.check});
+  WriteStatus(catalog::Command{0, catalog::RegisterCommand{std::move(registration)}}, std::move(done));
+}
+
+std::vector<catalog::Service> AgentCore::LocalServices() const {
+  std::vector<catalog::Service> out;
+  for (const auto& [id, local] : services_) out.push_back(local.service);
+  return out;
+}
+
+std::vector<http::LocalCheck> AgentCore::LocalChecks() const {
+  std::vector<http::LocalCheck> out;
+  for (const auto& [id, tracked] : checks_) out.push_back(tracked.definition);
+  return out;
+}
+
+void AgentCore::ExpireTtlChecks() {
+  const MonoTime now = env_.Now();
+  for (auto& [id, tracked] : checks_) {
+    http::LocalCheck& definition = tracked.definition;
+    if (definition.ttl.count() == 0 || now < tracked.ttl_deadline) continue;
+    if (definition.check.status == catalog::HealthStatus::kCritical) continue;
+    definition.check.status = catalog::HealthStatus::kCritical;
+    definition.check.output = "TTL expired";
+    catalog::Registration registration = SelfRegistration(std::nullopt, {definition.check});
+    WriteStatus(catalog::Command{0, catalog::RegisterCommand{std::move(registration)}}, [this, id](Status status) {
+      if (!status.IsOk())
+        logger_.Warn("could not mark an expired TTL check critical", {{"check", id}, {"error", status.ToString()}});
+    });
+  }
+}
+
+// ---- membership -----------------------------------------------------------------------------
+
+void AgentCore::ScheduleHousekeeping() {
+  // Fast until this agent's node is in the catalog, so a new agent is usable at once.
+  const Duration interval = SelfRegistered() ? kHousekeepingInterval : kStartupHousekeepingInterval;
+  housekeeping_timer_ = env_.StartTimer(interval, [this] {
+    housekeeping_timer_ = 0;
+    Housekeeping();
+    ScheduleHousekeeping();
+  });
+}
+
+void AgentCore::Housekeeping() {
+  if (server_ == nullptr) {
+    Status started = MaybeStartServer();
+    if (!started.IsOk())
+      logger_.WarnRateLimited("bootstrap", "cannot start the server", {{"error", started.ToString()}});
+    return;
+  }
+  const bool leader = Leading();
+  if (leader && !was_leader_) reconciled_.clear();  // a new leader checks every member again
+  was_leader_ = leader;
+  if (leader) ReconcileMembers();
+  if (Ready()) ExpireTtlChecks();
+}
+
+void AgentCore::OnMemberEvent(const gossip::MemberEvent& event) {
+  logger_.Info("member event", {{"kind", gossip::EventKindName(event.kind)}, {"member", event.member.name}});
+  if (Leading()) ReconcileMember(event.member);
+}
+
+void AgentCore::ReconcileMembers() {
+  for (const gossip::Member& member : gossip_->Core().Members()) ReconcileMember(member);
+}
+
+void AgentCore::ReconcileMember(const gossip::Member& member) {
+  auto seen = reconciled_.find(member.name);
+  if (seen != reconciled_.end() && seen->second == member.state) return;
+  reconciled_[member.name] = member.state;
+  catalog::Command command;
+  if (member.state == gossip::MemberState::kLeft || member.state == gossip::MemberState::kDead) {
+    if (member.state == gossip::MemberState::kLeft) {
+      command.body = catalog::DeregisterCommand{member.name, "", ""};
+    } else {
+      catalog::Registration registration;
+      registration.node.name = member.name;
+      registration.node.address = member.address.host;
+      registration.node.datacenter = member.meta.datacenter;
+      registration.checks.push_back(SerfHealth(member.name, catalog::HealthStatus::kCritical));
+      command.body = catalog::RegisterCommand{std::move(registration)};
+    }
+  } else {
+    catalog::Registration registration;
+    registration.node = member.name == config_.node_name ? SelfNode() : catalog::Node{};
+    registration.node.name = member.name;
+    registration.node.address = member.address.host;
+    registration.node.datacenter = member.meta.datacenter;
+    registration.checks.push_back(SerfHealth(member.name, catalog::HealthStatus::kPassing));
+    command.body = catalog::RegisterCommand{std::move(registration)};
+  }
+  Write(std::move(command), [this, name = member.name](Result<catalog::CommandResult> result) {
+    Status status = OutcomeStatus(result);
+    if (!status.IsOk()) {
+      reconciled_.erase(name);  // try again at the next housekeeping pass
+      logger_.WarnRateLimited("reconcile", "could not reconcile a member into the catalog",
+                              {{"member", name}, {"error", status.ToString()}});
+    }
+  });
+}
+
+Status AgentCore::Join(const std::string& address) {
+  std::string text = address.find(':') == std::string::npos ? address + ":8301" : address;
+  CAIRN_ASSIGN_OR_RETURN(NetAddress seed, NetAddress::Parse(text));
+  return gossip_->Join({seed});
+}
+
+Status AgentCore::Leave() {
+  gossip_->Leave();
+  return OkStatus();
+}
+
+std::string AgentCore::LeaderAddress() const {
+  if (!Ready()) return "";
+  auto it = peers_.find(server_->Raft().Leader());
+  return it == peers_.end() ? "" : it->second.ToString();
+}
+
+std::vector<http::RaftServer> AgentCore::RaftConfiguration() const {
+  std::vector<http::RaftServer> out;
+  for (const auto& [id, address] : peers_) {
+    http::RaftServer server;
+    server.id = std::to_string(id.value);
+    server.address = address.ToString();
+    for (const gossip::Member& member : gossip_->Core().Members()) {
+      if (ServerIdForNode(member.name) == id) server.node = member.name;
+    }
+    server.leader = Ready() && server_->Raft().Leader() == id;
+    out.push_back(std::move(server));
+  }
+  return out;
+}
+
+std::vector<http::Member> AgentCore::Members() const {
+  std::vector<http::Member> out;
+  for (const gossip::Member& member : gossip_->Core().Members()) {
+    http::Member m;
+    m.name = member.name;
+    m.address = member.address.host;
+    m.port = member.address.port;
+    m.tags = {{"role", member.meta.role == "server" ? "consul" : "node"},
+              {"dc", member.meta.datacenter},
+              {"build", member.meta.build},
+              {"port", std::to_string(config_.server_port)}};
+    switch (member.state) {
+      case gossip::MemberState::kAlive:
+      case gossip::MemberState::kSuspect: m.status = 1; break;
+      case gossip::MemberState::kLeft: m.status = 3; break;
+      case gossip::MemberState::kDead: m.status = 4; break;
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+http::AgentInfo AgentCore::Self() const {
+  http::AgentInfo info;
+  info.node_name = config_.node_name;
+  info.node_id = config_.node_id;
+  info.datacenter = config_.datacenter;
+  info.version = kVersion;
+  info.server = config_.server || config_.dev;
+  info.advertise_address = config_.bind_addr;
+  info.http_port = config_.http_port;
+  return info;
+}
+
+}  // namespace cairn::agent

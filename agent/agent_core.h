@@ -1,0 +1,135 @@
+// AgentCore: everything a running agent owns, on its Env loop thread.
+//
+// It composes the server (CatalogServer: Raft + catalog), gossip membership (GossipHost), and
+// the agent's own services and checks. The HTTP API reaches it through AgentBackend, which
+// moves each call onto the loop thread (agent/loop_call.h).
+//
+// Duties on the loop:
+//   - the agent's own node, services and checks are put in the catalog, and TTL checks turn
+//     critical when not updated in time;
+//   - while this server leads, gossip membership is reconciled into the catalog: every alive
+//     member's node carries a passing `serfHealth` check, a failed member's turns critical,
+//     and a member that left or was reaped is deregistered.
+//
+// Threads: every method runs on the loop thread.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/agent_config.h"
+#include "agent/gossip/gossip_host.h"
+#include "agent/server_bootstrap.h"
+#include "catalog/command.h"
+#include "common/env.h"
+#include "common/log.h"
+#include "common/random.h"
+#include "http/backend.h"
+#include "server/catalog_server.h"
+
+namespace cairn::agent {
+
+// One pass of a (possibly blocking) read, as the loop answers it.
+struct ReadPass {
+  http::QueryMeta meta;
+  // Set when the read's index was not above the caller's min_index and a watch now waits for
+  // a change: the caller waits for `woken`, or cancels `watch` at its deadline.
+  std::optional<catalog::WatchId> watch;
+};
+
+class AgentCore {
+ public:
+  using WriteFn = std::function<void(Result<catalog::CommandResult>)>;
+
+  // Opens the server state and gossip; `data_dir` is where the server keeps its state.
+  static Result<std::unique_ptr<AgentCore>> Open(Env& env, Logger& logger, const AgentConfig& config,
+                                                 std::string data_dir);
+  ~AgentCore();
+
+  // True once this agent can serve reads and writes (its server runs and a leader is known).
+  bool Ready() const;
+  bool Leading() const;
+  // True once the leader has put this agent's node (with its serfHealth check) in the catalog.
+  bool SelfRegistered() const;
+
+  // kFailedPrecondition with the leader's HTTP address as its message when another server
+  // leads: the caller forwards there.
+  void Write(catalog::Command command, WriteFn done);
+  Result<catalog::Session> RenewSession(const std::string& id);
+  // Runs `read` with `options`; if it is a blocking read whose index is not above
+  // options.min_index, registers a watch that calls `woken` on the next relevant change.
+  void Read(const http::QueryOptions& options, const std::vector<catalog::WatchTopic>& topics, const http::ReadFn& read,
+            std::function<void()> woken, std::function<void(Result<ReadPass>)> done);
+  void ReadTxn(const http::QueryOptions& options, const std::vector<catalog::TxnOp>& ops,
+               std::function<void(Result<std::pair<catalog::TxnResult, http::QueryMeta>>)> done);
+  void CancelWatch(catalog::WatchId id);
+
+  void RegisterLocalService(catalog::Service service, std::vector<http::LocalCheck> checks,
+                            std::function<void(Status)> done);
+  void DeregisterLocalService(const std::string& service_id, std::function<void(Status)> done);
+  void RegisterLocalCheck(http::LocalCheck check, std::function<void(Status)> done);
+  void DeregisterLocalCheck(const std::string& check_id, std::function<void(Status)> done);
+  void UpdateLocalCheck(const std::string& check_id, catalog::HealthStatus status, std::string output,
+                        std::function<void(Status)> done);
+  std::vector<catalog::Service> LocalServices() const;
+  std::vector<http::LocalCheck> LocalChecks() const;
+
+  Status Join(const std::string& address);
+  Status Leave();
+  std::string LeaderAddress() const;
+  std::vector<http::RaftServer> RaftConfiguration() const;
+  std::vector<http::Member> Members() const;
+  http::AgentInfo Self() const;
+  const AgentConfig& Config() const { return config_; }
+
+ private:
+  struct LocalService {
+    catalog::Service service;
+  };
+  struct TrackedCheck {
+    http::LocalCheck definition;
+    MonoTime ttl_deadline;  // for TTL checks
+  };
+
+  AgentCore(Env& env, Logger& logger, AgentConfig config);
+  Status StartGossip();
+  Status MaybeStartServer();
+  Status NotLeader() const;
+  std::string LeaderHttpAddress() const;
+  http::QueryMeta Meta() const;
+  void ScheduleHousekeeping();
+  void Housekeeping();
+  void OnMemberEvent(const gossip::MemberEvent& event);
+  // While leading: makes the catalog agree with gossip membership.
+  void ReconcileMembers();
+  void ReconcileMember(const gossip::Member& member);
+  catalog::Node SelfNode() const;
+  catalog::Registration SelfRegistration(std::optional<catalog::Service> service,
+                                         std::vector<catalog::Check> checks) const;
+  void WriteStatus(catalog::Command command, std::function<void(Status)> done);
+  void ExpireTtlChecks();
+  std::string NewUuid();
+
+  Env& env_;
+  Logger& logger_;
+  AgentConfig config_;
+  Prng prng_;
+  std::string data_dir_;
+  // Null until the server cluster is bootstrapped (or recovered from the data dir).
+  std::unique_ptr<server::CatalogServer> server_;
+  ServerPeers peers_;
+  std::unique_ptr<gossip::GossipHost> gossip_;
+  std::map<std::string, LocalService> services_;
+  std::map<std::string, TrackedCheck> checks_;
+  bool was_leader_ = false;
+  TimerId housekeeping_timer_ = 0;
+  // Members whose catalog entry is known to be up to date (by gossip state), so the leader
+  // writes only what changed.
+  std::map<std::string, gossip::MemberState> reconciled_;
+};
+
+}  // namespace cairn::agent

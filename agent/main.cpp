@@ -1,0 +1,58 @@
+// The `cairn` binary: `cairn agent ...` runs an agent; every other verb is a client of a
+// running agent's HTTP API (agent/cli/).
+#include <pthread.h>
+#include <signal.h>
+
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/agent.h"
+#include "agent/cli/cli.h"
+
+namespace {
+
+// Runs the agent until SIGINT or SIGTERM. The signals are blocked in every thread and taken
+// by one waiting thread, so no handler runs inside the agent's threads.
+int RunAgent(const std::vector<std::string>& args) {
+  cairn::Result<cairn::agent::AgentConfig> config = cairn::agent::ParseAgentArgs(args);
+  if (!config.IsOk()) {
+    std::cerr << "cairn agent: " << config.GetStatus().Message() << "\n\n" << cairn::agent::AgentUsage();
+    return 1;
+  }
+  if (config->help) {
+    std::cout << cairn::agent::AgentUsage();
+    return 0;
+  }
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto agent = cairn::Agent::Start(std::move(*config));
+  if (!agent.IsOk()) {
+    std::cerr << "cairn agent: " << agent.GetStatus().ToString() << "\n";
+    return 1;
+  }
+  std::cout << "==> Cairn agent running. HTTP API on " << (*agent)->Config().client_addr << ":" << (*agent)->HttpPort()
+            << ", node " << (*agent)->Config().node_name << std::endl;
+  std::thread signal_waiter([&] {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    std::cout << "==> Caught signal " << signal << ", shutting down" << std::endl;
+    (*agent)->Shutdown();
+  });
+  (*agent)->Wait();
+  signal_waiter.join();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "agent") return RunAgent({args.begin() + 1, args.end()});
+  return cairn::cli::RunCli(args, std::cout, std::cerr);
+}

@@ -1,0 +1,55 @@
+// /v1/status/leader, /v1/status/peers, /v1/operator/raft/configuration and
+// DELETE /v1/operator/raft/peer.
+#include "http/routes.h"
+
+namespace cairn::http {
+namespace {
+
+void Leader(ApiContext& ctx, const httplib::Request&, httplib::Response& res) {
+  ReplyJson(res, ctx.backend.LeaderAddress());
+}
+
+void Peers(ApiContext& ctx, const httplib::Request&, httplib::Response& res) {
+  Json out = Json::array();
+  for (const RaftServer& server : ctx.backend.RaftConfiguration()) {
+    if (server.voter) out.push_back(server.address);
+  }
+  ReplyJson(res, out);
+}
+
+void RaftConfiguration(ApiContext& ctx, const httplib::Request&, httplib::Response& res) {
+  Json servers = Json::array();
+  for (const RaftServer& server : ctx.backend.RaftConfiguration()) {
+    servers.push_back({{"ID", server.id},
+                       {"Node", server.node},
+                       {"Address", server.address},
+                       {"Leader", server.leader},
+                       {"Voter", server.voter},
+                       {"ProtocolVersion", "3"}});
+  }
+  // Cairn does not expose the configuration's log index; 0 tells a client as much.
+  ReplyJson(res, {{"Servers", servers}, {"Index", 0}});
+}
+
+void RemovePeer(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  const std::string id = Param(req, "id").value_or("");
+  const std::string address = Param(req, "address").value_or("");
+  if (id.empty() == address.empty()) {
+    return ReplyText(res, 400,
+                     "Must specify either ?id with the server's ID or ?address with IP:port of peer to remove");
+  }
+  Status status = ctx.backend.RemoveRaftPeer(id, address);
+  if (Failed(res, status)) return;
+  ReplyText(res, 200, "");
+}
+
+}  // namespace
+
+void AddStatusRoutes(std::vector<Route>& routes) {
+  routes.push_back({"GET", "/v1/status/leader", Leader});
+  routes.push_back({"GET", "/v1/status/peers", Peers});
+  routes.push_back({"GET", "/v1/operator/raft/configuration", RaftConfiguration});
+  routes.push_back({"DELETE", "/v1/operator/raft/peer", RemovePeer});
+}
+
+}  // namespace cairn::http

@@ -1,0 +1,128 @@
+"""Starts real `cairn agent` processes for the compatibility and integration tests.
+
+Every agent gets its own free ports on 127.0.0.1 and its output in a log file; a failure
+prints the tail of that log and the command that reproduces the run.
+"""
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Agent:
+    """One `cairn agent -dev` process with free ports, stopped on exit."""
+
+    def __init__(self, binary, extra_args=()):
+        self.binary = binary
+        self.work = tempfile.mkdtemp(prefix="cairn-compat-")
+        self.http_port = free_port()
+        self.args = [binary, "agent", "-dev", "-node=compat-node",
+                     f"-http-port={self.http_port}", f"-serf-lan-port={free_port()}",
+                     f"-server-port={free_port()}", *extra_args]
+        self.log_path = os.path.join(self.work, "agent.log")
+        self.proc = None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def address(self):
+        return f"127.0.0.1:{self.http_port}"
+
+    def start(self, timeout=10.0):
+        log = open(self.log_path, "a")
+        started = time.monotonic()
+        self.proc = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT)
+        while time.monotonic() - started < timeout:
+            if self.proc.poll() is not None:
+                self.fail(f"agent exited with {self.proc.returncode} during start")
+            try:
+                with urllib.request.urlopen(f"http://{self.address}/v1/status/leader", timeout=1) as r:
+                    if r.status == 200 and r.read().strip() not in (b'""', b""):
+                        self.ready_seconds = time.monotonic() - started
+                        return
+            except OSError:
+                pass
+            time.sleep(0.02)
+        self.fail("agent did not answer /v1/status/leader in time")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.fail("agent did not stop within 10 s of SIGTERM")
+
+    def log_tail(self, lines=40):
+        try:
+            with open(self.log_path) as f:
+                return "".join(f.readlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def fail(self, message):
+        print(f"FAIL: {message}\n--- agent log tail ({self.log_path}) ---\n{self.log_tail()}", flush=True)
+        print("reproduce: " + " ".join(sys.argv), flush=True)
+        raise SystemExit(1)
+
+
+class Server:
+    """One `cairn agent -server` process of a cluster, restartable on its data dir."""
+
+    def __init__(self, binary, work, name, expect):
+        self.binary, self.name = binary, name
+        self.data_dir = os.path.join(work, name)
+        self.http_port, self.serf_port, self.server_port = free_port(), free_port(), free_port()
+        self.join_ports = []  # gossip ports of the other servers, set by the caller
+        self.expect = expect
+        self.log_path = os.path.join(work, f"{name}.log")
+        self.proc = None
+
+    @property
+    def address(self):
+        return f"127.0.0.1:{self.http_port}"
+
+    def start(self):
+        args = [self.binary, "agent", "-server", f"-bootstrap-expect={self.expect}", f"-node={self.name}",
+                f"-data-dir={self.data_dir}", "-bind=127.0.0.1", f"-http-port={self.http_port}",
+                f"-serf-lan-port={self.serf_port}", f"-server-port={self.server_port}",
+                *[f"-retry-join=127.0.0.1:{port}" for port in self.join_ports]]
+        self.proc = subprocess.Popen(args, stdout=open(self.log_path, "a"), stderr=subprocess.STDOUT)
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_tail(self, lines=30):
+        try:
+            with open(self.log_path) as f:
+                return "".join(f.readlines()[-lines:])
+        except OSError:
+            return "(no log)"
