@@ -82,8 +82,9 @@ Status AgentBackend::Do(std::function<void(AgentCore&, std::function<void(Status
 
 Result<catalog::CommandResult> AgentBackend::WriteHere(catalog::Command command) {
   return CallOnLoop<catalog::CommandResult>(
-      env_, kWriteTimeout,
-      [this, command = std::move(command)](auto done) mutable { core_.Write(std::move(command), std::move(done)); });
+      env_, kWriteTimeout, [this, command = std::move(command)](auto done) mutable {
+        core_.Write(std::move(command), std::move(done), AgentCore::ForwardMode::kReturnLeader);
+      });
 }
 
 Result<catalog::CommandResult> AgentBackend::Write(catalog::Command command) {
@@ -102,7 +103,22 @@ Result<catalog::CommandResult> AgentBackend::ForwardedWrite(catalog::Command com
 }
 
 Result<catalog::Session> AgentBackend::RenewSession(const std::string& id) {
-  return CallOnLoop<catalog::Session>(env_, kCallTimeout, [this, id](auto done) { done(core_.RenewSession(id)); });
+  Result<catalog::Session> renewed =
+      CallOnLoop<catalog::Session>(env_, kCallTimeout, [this, id](auto done) { done(core_.RenewSession(id)); });
+  if (renewed.IsOk() || renewed.GetStatus().Code() != StatusCode::kFailedPrecondition) return renewed;
+  // Another server leads (its HTTP address is the message) and keeps the TTL timers.
+  CAIRN_RETURN_IF_ERROR(ForwardRenew(renewed.GetStatus().Message(), id));
+  // The answer is the session as this server sees it once it has caught up with the leader.
+  std::optional<catalog::Session> session;
+  http::QueryOptions consistent;
+  consistent.consistency = http::Consistency::kConsistent;
+  CAIRN_RETURN_IF_ERROR(Query(consistent, {}, [&](const catalog::StateStore& store) {
+                          auto info = store.SessionInfo(id);
+                          session = info.value;
+                          return info.index;
+                        }).GetStatus());
+  if (!session) return Status::NotFound("Session id '" + id + "' not found");
+  return *session;
 }
 
 Result<http::QueryMeta> AgentBackend::Query(const http::QueryOptions& options,

@@ -14,6 +14,9 @@ namespace {
 
 constexpr Duration kHousekeepingInterval = 250ms;
 constexpr Duration kStartupHousekeepingInterval = 10ms;
+// The agent's own writes (services, TTL checks) on a follower: few, so a small pool.
+constexpr size_t kForwardThreads = 2;
+constexpr size_t kForwardQueueMax = 1024;
 constexpr const char* kSerfHealthId = "serfHealth";
 
 catalog::Check SerfHealth(const std::string& node, catalog::HealthStatus status) {
@@ -41,7 +44,11 @@ Status OutcomeStatus(const Result<catalog::CommandResult>& result) {
 }  // namespace
 
 AgentCore::AgentCore(Env& env, Logger& logger, AgentConfig config)
-    : env_(env), logger_(logger), config_(std::move(config)), prng_(env.RandomSeed()) {}
+    : env_(env),
+      logger_(logger),
+      config_(std::move(config)),
+      prng_(env.RandomSeed()),
+      forwarder_(env, kForwardThreads, kForwardQueueMax) {}
 
 AgentCore::~AgentCore() {
   if (housekeeping_timer_ != 0) env_.CancelTimer(housekeeping_timer_);
@@ -141,7 +148,7 @@ std::string AgentCore::NewUuid() {
   return text;
 }
 
-void AgentCore::Write(catalog::Command command, WriteFn done) {
+void AgentCore::Write(catalog::Command command, WriteFn done, ForwardMode mode) {
   if (!Ready()) {
     done(Status::Unavailable("No cluster leader"));
     return;
@@ -151,7 +158,12 @@ void AgentCore::Write(catalog::Command command, WriteFn done) {
     if (create->session.id.empty()) create->session.id = NewUuid();
   }
   if (!Leading()) {
-    done(NotLeader());
+    Status not_leader = NotLeader();
+    if (mode == ForwardMode::kReturnLeader || not_leader.Code() != StatusCode::kFailedPrecondition) {
+      done(not_leader);
+      return;
+    }
+    forwarder_.Forward(not_leader.Message(), std::move(command), std::move(done));
     return;
   }
   server_->Write(std::move(command), std::move(done));
@@ -506,10 +518,15 @@ std::vector<http::Member> AgentCore::Members() const {
     m.name = member.name;
     m.address = member.address.host;
     m.port = member.address.port;
+    // Consul's member tags; "vsn" is the protocol version its CLI shows.
     m.tags = {{"role", member.meta.role == "server" ? "consul" : "node"},
               {"dc", member.meta.datacenter},
               {"build", member.meta.build},
-              {"port", std::to_string(config_.server_port)}};
+              {"vsn", "2"}};
+    if (!member.meta.rpc_address.empty()) {
+      Result<NetAddress> rpc = NetAddress::Parse(member.meta.rpc_address);
+      if (rpc.IsOk()) m.tags["port"] = std::to_string(rpc->port);
+    }
     switch (member.state) {
       case gossip::MemberState::kAlive:
       case gossip::MemberState::kSuspect: m.status = 1; break;
@@ -530,6 +547,23 @@ http::AgentInfo AgentCore::Self() const {
   info.server = config_.server || config_.dev;
   info.advertise_address = config_.bind_addr;
   info.http_port = config_.http_port;
+  info.stats["agent"] = {{"services", std::to_string(services_.size())},
+                         {"checks", std::to_string(checks_.size())},
+                         {"server", info.server ? "true" : "false"}};
+  info.stats["build"] = {{"version", kVersion}};
+  info.stats["serf_lan"] = {{"members", std::to_string(gossip_->Core().Members().size())},
+                            {"health_score", std::to_string(gossip_->Core().Awareness())}};
+  if (server_ != nullptr) {
+    const server::RaftHostStatus raft = server_->Raft().GetStatus();
+    info.stats["raft"] = {{"state", Leading() ? "Leader" : "Follower"},
+                          {"term", std::to_string(raft.term.value)},
+                          {"commit_index", std::to_string(raft.commit.value)},
+                          {"applied_index", std::to_string(raft.applied.value)},
+                          {"last_log_index", std::to_string(raft.last_index.value)},
+                          {"last_snapshot_index", std::to_string(raft.snapshot_index.value)},
+                          {"last_contact", std::to_string(raft.last_contact_ms) + "ms"},
+                          {"num_peers", std::to_string(peers_.empty() ? 0 : peers_.size() - 1)}};
+  }
   return info;
 }
 

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "agent/agent_config.h"
+#include "agent/forward.h"
 #include "agent/gossip/gossip_host.h"
 #include "agent/server_bootstrap.h"
 #include "catalog/command.h"
@@ -56,9 +57,12 @@ class AgentCore {
   // True once the leader has put this agent's node (with its serfHealth check) in the catalog.
   bool SelfRegistered() const;
 
-  // kFailedPrecondition with the leader's HTTP address as its message when another server
-  // leads: the caller forwards there.
-  void Write(catalog::Command command, WriteFn done);
+  // How a write reaches the leader when another server leads.
+  enum class ForwardMode : uint8_t {
+    kAsync,         // forward it from here (AsyncForwarder): for the agent's own writes
+    kReturnLeader,  // answer kFailedPrecondition with the leader's HTTP address as message
+  };
+  void Write(catalog::Command command, WriteFn done, ForwardMode mode = ForwardMode::kAsync);
   Result<catalog::Session> RenewSession(const std::string& id);
   // Runs `read` with `options`; if it is a blocking read whose index is not above
   // options.min_index, registers a watch that calls `woken` on the next relevant change.
@@ -123,6 +127,7 @@ class AgentCore {
   std::unique_ptr<server::CatalogServer> server_;
   ServerPeers peers_;
   std::unique_ptr<gossip::GossipHost> gossip_;
+  AsyncForwarder forwarder_;
   std::map<std::string, LocalService> services_;
   std::map<std::string, TrackedCheck> checks_;
   bool was_leader_ = false;

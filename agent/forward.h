@@ -16,4 +16,55 @@ namespace cairn::agent {
 // not happen), kTimeout when it did not answer in time (the outcome is unknown).
 Result<catalog::CommandResult> ForwardWrite(const std::string& leader_http, const catalog::Command& command);
 
+// A session renewal sent to the leader's PUT /v1/session/renew/<id> (only the leader keeps
+// TTL timers). kNotFound when the leader does not know the session.
+Status ForwardRenew(const std::string& leader_http, const std::string& session_id);
+
+}  // namespace cairn::agent
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/env.h"
+
+namespace cairn::agent {
+
+// Forwards the writes the agent makes on its own (its services, TTL check updates) from the
+// loop thread without blocking it: requests run on a small pool of threads and each result
+// comes back to the loop through Env::Post. The queue is bounded (kResourceExhausted beyond).
+class AsyncForwarder {
+ public:
+  using DoneFn = std::function<void(Result<catalog::CommandResult>)>;
+
+  AsyncForwarder(Env& env, size_t threads, size_t queue_max);
+  // Drops what is queued (without calling back) and joins the threads; a request in flight
+  // finishes first (bounded by its timeout).
+  ~AsyncForwarder();
+  AsyncForwarder(const AsyncForwarder&) = delete;
+  AsyncForwarder& operator=(const AsyncForwarder&) = delete;
+
+  // Loop thread. `done` runs on the loop, unless the loop has stopped by then.
+  void Forward(std::string leader_http, catalog::Command command, DoneFn done);
+
+ private:
+  struct Job {
+    std::string leader_http;
+    catalog::Command command;
+    DoneFn done;
+  };
+  void Work();
+
+  Env& env_;
+  size_t queue_max_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> queue_;
+  bool closing_ = false;
+  std::vector<std::thread> threads_;
+};
+
 }  // namespace cairn::agent

@@ -32,7 +32,8 @@ void Self(ApiContext& ctx, const httplib::Request&, httplib::Response& res) {
                     {"Version", self.version},
                     {"AdvertiseAddr", self.advertise_address},
                     {"HTTPPort", self.http_port}}},
-                  {"Member", member}});
+                  {"Member", member},
+                  {"Stats", self.stats}});
 }
 
 void Members(ApiContext& ctx, const httplib::Request&, httplib::Response& res) {

@@ -80,6 +80,8 @@ struct AgentInfo {
   bool server = false;
   std::string advertise_address;
   uint16_t http_port = 0;
+  // Consul's "Stats": section ("agent", "raft", "build", ...) -> name -> value, all strings.
+  std::map<std::string, std::map<std::string, std::string>> stats;
 };
 
 // A check the agent owns, with how it is run (Consul's check definition). The catalog sees

@@ -5,20 +5,27 @@ Covers kv (get/put/cas/flags/recurse/keys/delete/blocking), txn (through the cli
 layer: python-consul 0.7 has no txn helper), sessions and locks, catalog, health, agent
 services and TTL checks, status and operator endpoints.
 
-usage: /usr/bin/python3 python_consul_test.py <cairn binary>
+With --cluster the same checks run against a FOLLOWER of three `cairn agent -server`
+processes, so every write is forwarded to the leader and every session renewal too.
+
+usage: /usr/bin/python3 python_consul_test.py <cairn binary> [--cluster]
 """
 import base64
 import json
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import consul  # noqa: E402  (Debian's python3-consul)
-from cairn_agent import Agent  # noqa: E402
+from cairn_agent import Agent, Server  # noqa: E402
 
 CHECKS = []
+SERVERS = 1  # how many servers the cluster under test has
 
 
 def check(name):
@@ -183,7 +190,7 @@ def agent(c):
     me = c.agent.self()
     expect(me["Config"]["Datacenter"] == "dc1", f"self: {me['Config']}")
     members = c.agent.members()
-    expect(len(members) == 1 and members[0]["Status"] == 1, f"members: {members}")
+    expect(len(members) == SERVERS and all(m["Status"] == 1 for m in members), f"members: {members}")
     expect(c.agent.service.register("api", service_id="api/1", port=8080, tags=["v1"],
                                     check=consul.Check.ttl("10s")) is True, "register")
     services = c.agent.services()
@@ -201,28 +208,80 @@ def agent(c):
 def status(c):
     leader = c.status.leader()
     expect(leader and ":" in leader, f"leader: {leader!r}")
-    expect(c.status.peers() == [leader], f"peers: {c.status.peers()}")
+    peers = c.status.peers()
+    expect(len(peers) == SERVERS and leader in peers, f"peers: {peers}")
     config = c.operator.raft_config()
-    expect(len(config["Servers"]) == 1 and config["Servers"][0]["Leader"] is True, f"raft: {config}")
+    leaders = [s for s in config["Servers"] if s["Leader"]]
+    expect(len(config["Servers"]) == SERVERS and len(leaders) == 1, f"raft: {config}")
+    expect(leaders[0]["Address"] == leader, f"the raft configuration names the same leader: {config}")
 
 
-def main():
-    binary = sys.argv[1]
+def run_checks(client):
+    failures = 0
+    for name, fn in CHECKS:
+        try:
+            fn(client)
+            print(f"  ok   {name}", flush=True)
+        except Exception as error:  # report every failing area, not just the first
+            failures += 1
+            print(f"  FAIL {name}: {type(error).__name__}: {error}", flush=True)
+    print(f"{len(CHECKS) - failures} of {len(CHECKS)} areas passed", flush=True)
+    return failures
+
+
+def single_agent(binary):
     with Agent(binary) as agent:
         print(f"agent ready in {agent.ready_seconds:.3f} s on {agent.address}", flush=True)
-        client = consul.Consul(host="127.0.0.1", port=agent.http_port)
-        failures = 0
-        for name, fn in CHECKS:
-            try:
-                fn(client)
-                print(f"  ok   {name}", flush=True)
-            except Exception as error:  # report every failing area, not just the first
-                failures += 1
-                print(f"  FAIL {name}: {type(error).__name__}: {error}", flush=True)
-        print(f"{len(CHECKS) - failures} of {len(CHECKS)} areas passed", flush=True)
+        failures = run_checks(consul.Consul(host="127.0.0.1", port=agent.http_port))
         if failures:
             agent.fail(f"{failures} area(s) failed")
 
 
+def follower_of_cluster(binary):
+    global SERVERS
+    SERVERS = 3
+    work = tempfile.mkdtemp(prefix="cairn-compat-cluster-")
+    servers = [Server(binary, work, f"s{i}", 3) for i in (1, 2, 3)]
+    for s in servers:
+        s.join_ports = [o.serf_port for o in servers if o is not s]
+        s.start()
+    try:
+        follower = wait_for_follower(servers)
+        print(f"cluster up; checks go to follower {follower.name} on {follower.address}", flush=True)
+        failures = run_checks(consul.Consul(host="127.0.0.1", port=follower.http_port))
+        if failures:
+            for s in servers:
+                print(f"--- {s.name} log tail ---\n{s.log_tail()}", flush=True)
+            raise SystemExit(f"FAIL: {failures} area(s) failed; reproduce: /usr/bin/python3 {' '.join(sys.argv)}")
+    finally:
+        for s in servers:
+            s.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def wait_for_follower(servers, timeout=30):
+    """A server that knows a leader other than itself, once all three agree on one and every
+    server's node is in the catalog."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            leaders, nodes = set(), []
+            for s in servers:
+                with urllib.request.urlopen(f"http://{s.address}/v1/status/leader", timeout=1) as r:
+                    leaders.add(json.loads(r.read()))
+                with urllib.request.urlopen(f"http://{s.address}/v1/catalog/nodes?stale", timeout=1) as r:
+                    nodes.append(len(json.loads(r.read())))
+            if len(leaders) == 1 and "" not in leaders and min(nodes) == 3:
+                leader = leaders.pop()
+                return next(s for s in servers if not leader.endswith(f":{s.server_port}"))
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.1)
+    raise SystemExit("FAIL: the 3-server cluster did not elect a leader and register its nodes in time")
+
+
 if __name__ == "__main__":
-    main()
+    if "--cluster" in sys.argv[2:]:
+        follower_of_cluster(sys.argv[1])
+    else:
+        single_agent(sys.argv[1])

@@ -90,6 +90,7 @@ TEST_SUITE("http.agent") {
     CHECK(self["Config"]["Datacenter"] == "dc1");
     CHECK(self["Config"]["Server"] == true);
     CHECK(self["Member"]["Port"] == 8301);
+    CHECK(self["Stats"]["agent"]["services"] == "0");  // the sections `cairn info` prints
     Json members = BodyJson(f.Get("/v1/agent/members"));
     REQUIRE(members.size() == 2);
     CHECK(members[1]["Name"] == "node2");

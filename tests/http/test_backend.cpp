@@ -223,7 +223,7 @@ std::vector<Member> TestBackend::Members() {
 }
 
 AgentInfo TestBackend::Self() {
-  return {kNodeName, "11111111-2222-3333-4444-555555555555", "dc1", "0.1.0", true, "127.0.0.1", 8500};
+  return {kNodeName, "11111111-2222-3333-4444-555555555555", "dc1", "0.1.0", true, "127.0.0.1", 8500, {{"agent", {{"services", "0"}}}}};
 }
 
 std::vector<std::string> TestBackend::Datacenters() { return {"dc1"}; }
