@@ -215,8 +215,14 @@ Status AgentBackend::ForceLeave(const std::string& node) {
 }
 
 Status AgentBackend::RemoveRaftPeer(const std::string& id, const std::string& address) {
-  return Status::FailedPrecondition("removing Raft peer \"" + (id.empty() ? address : id) +
-                                    "\" is not available yet: membership changes are not wired into the agent");
+  Status status = Do([id, address](AgentCore& core, auto done) { core.RemoveRaftPeer(id, address, std::move(done)); });
+  if (status.Code() != StatusCode::kFailedPrecondition || status.Message().find('|') == std::string::npos) {
+    return status;
+  }
+  // Another server leads: the message is "<leader HTTP address>|<raft id>".
+  const std::string& message = status.Message();
+  const size_t bar = message.rfind('|');
+  return ForwardRemovePeer(message.substr(0, bar), std::stoull(message.substr(bar + 1)));
 }
 
 std::string AgentBackend::LeaderAddress() {

@@ -91,9 +91,8 @@ Status AgentCore::MaybeStartServer() {
                                       peers_path);
   }
   CAIRN_ASSIGN_OR_RETURN(server_, server::CatalogServer::Open(env_, logger_, std::move(options)));
-  peers_ = std::move(*saved);
   // A single server elects itself at once instead of waiting out an election timeout.
-  if (peers_.size() == 1) CAIRN_RETURN_IF_ERROR(server_->Raft().Campaign());
+  if (saved->size() == 1) CAIRN_RETURN_IF_ERROR(server_->Raft().Campaign());
   return OkStatus();
 }
 
@@ -492,23 +491,48 @@ Status AgentCore::Leave() {
 
 std::string AgentCore::LeaderAddress() const {
   if (!Ready()) return "";
-  auto it = peers_.find(server_->Raft().Leader());
-  return it == peers_.end() ? "" : it->second.ToString();
+  const raft::NodeId leader = server_->Raft().Leader();
+  for (const server::RaftServer& server : server_->Raft().Configuration()) {
+    if (server.id == leader) return server.address.ToString();
+  }
+  return "";
 }
 
 std::vector<http::RaftServer> AgentCore::RaftConfiguration() const {
   std::vector<http::RaftServer> out;
-  for (const auto& [id, address] : peers_) {
+  if (server_ == nullptr) return out;
+  for (const server::RaftServer& member : server_->Raft().Configuration()) {
     http::RaftServer server;
-    server.id = std::to_string(id.value);
-    server.address = address.ToString();
-    for (const gossip::Member& member : gossip_->Core().Members()) {
-      if (ServerIdForNode(member.name) == id) server.node = member.name;
+    server.id = std::to_string(member.id.value);
+    server.address = member.address.ToString();
+    server.voter = member.voter;
+    for (const gossip::Member& gossip_member : gossip_->Core().Members()) {
+      if (ServerIdForNode(gossip_member.name) == member.id) server.node = gossip_member.name;
     }
-    server.leader = Ready() && server_->Raft().Leader() == id;
+    server.leader = Ready() && server_->Raft().Leader() == member.id;
     out.push_back(std::move(server));
   }
   return out;
+}
+
+void AgentCore::RemoveRaftPeer(const std::string& id, const std::string& address, std::function<void(Status)> done) {
+  if (server_ == nullptr) return done(Status::Unavailable("No cluster leader"));
+  std::optional<raft::NodeId> target;
+  for (const server::RaftServer& member : server_->Raft().Configuration()) {
+    if ((!id.empty() && std::to_string(member.id.value) == id) ||
+        (!address.empty() && member.address.ToString() == address)) {
+      target = member.id;
+    }
+  }
+  if (!target) {
+    return done(Status::NotFound("no Raft server with " + (id.empty() ? "address " + address : "id " + id)));
+  }
+  if (!Leading()) {
+    Status not_leader = NotLeader();
+    if (not_leader.Code() != StatusCode::kFailedPrecondition) return done(not_leader);
+    return done(Status::FailedPrecondition(not_leader.Message() + "|" + std::to_string(target->value)));
+  }
+  server_->Raft().RemoveServer(*target, std::move(done));
 }
 
 std::vector<http::Member> AgentCore::Members() const {
@@ -562,7 +586,7 @@ http::AgentInfo AgentCore::Self() const {
                           {"last_log_index", std::to_string(raft.last_index.value)},
                           {"last_snapshot_index", std::to_string(raft.snapshot_index.value)},
                           {"last_contact", std::to_string(raft.last_contact_ms) + "ms"},
-                          {"num_peers", std::to_string(peers_.empty() ? 0 : peers_.size() - 1)}};
+                          {"num_peers", std::to_string(server_->Raft().Configuration().size() - 1)}};
   }
   return info;
 }

@@ -82,6 +82,10 @@ class AgentCore {
   std::vector<catalog::Service> LocalServices() const;
   std::vector<http::LocalCheck> LocalChecks() const;
 
+  // Removes a server from the Raft configuration, named by its Raft id (decimal, as
+  // RaftConfiguration reports it) or its server address. On a follower: kFailedPrecondition
+  // with the leader's HTTP address and the Raft id as "address|id", for the caller to forward.
+  void RemoveRaftPeer(const std::string& id, const std::string& address, std::function<void(Status)> done);
   Status Join(const std::string& address);
   Status Leave();
   std::string LeaderAddress() const;
@@ -125,7 +129,6 @@ class AgentCore {
   std::string data_dir_;
   // Null until the server cluster is bootstrapped (or recovered from the data dir).
   std::unique_ptr<server::CatalogServer> server_;
-  ServerPeers peers_;
   std::unique_ptr<gossip::GossipHost> gossip_;
   AsyncForwarder forwarder_;
   std::map<std::string, LocalService> services_;

@@ -47,6 +47,15 @@ Status ForwardRenew(const std::string& leader_http, const std::string& session_i
   return OkStatus();
 }
 
+Status ForwardRemovePeer(const std::string& leader_http, uint64_t raft_id) {
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<httplib::Client> client, LeaderClient(leader_http));
+  httplib::Result response = client->Delete("/v1/operator/raft/peer?id=" + std::to_string(raft_id));
+  if (!response) return TransportError(leader_http, response.error());
+  if (response->status == 404) return Status::NotFound(response->body);
+  if (response->status != 200) return Status::FailedPrecondition(response->body);
+  return OkStatus();
+}
+
 Result<catalog::CommandResult> ForwardWrite(const std::string& leader_http, const catalog::Command& command) {
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<httplib::Client> client, LeaderClient(leader_http));
   httplib::Result response = client->Put("/v1/internal/forward", EncodeCommand(command), "application/octet-stream");

@@ -20,6 +20,9 @@ Result<catalog::CommandResult> ForwardWrite(const std::string& leader_http, cons
 // TTL timers). kNotFound when the leader does not know the session.
 Status ForwardRenew(const std::string& leader_http, const std::string& session_id);
 
+// A Raft peer removal sent to the leader's DELETE /v1/operator/raft/peer?id=<raft id>.
+Status ForwardRemovePeer(const std::string& leader_http, uint64_t raft_id);
+
 }  // namespace cairn::agent
 
 #include <condition_variable>

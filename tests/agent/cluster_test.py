@@ -170,6 +170,25 @@ def main():
              lambda: all(has_all(s) for s in SERVERS), 30)
     print(f"  ok   all {len(acknowledged)} acknowledged writes present on all 3 servers after the restart",
           flush=True)
+    # Stop one server for good and remove it from Raft through a follower (forwarded to the
+    # leader); the two left keep committing.
+    gone = next(s for s in SERVERS if s is not leader_of(SERVERS))
+    gone.stop()
+    remaining = [s for s in SERVERS if s is not gone]
+    current = wait_for("a leader after stopping one server", lambda: leader_of(remaining), 30)
+    asked = next(s for s in remaining if s is not current)
+    status, _, body = request(asked, "DELETE", f"/v1/operator/raft/peer?address=127.0.0.1:{gone.server_port}")
+    if status != 200:
+        fail(f"remove-peer through a follower: {status} {body}")
+
+    def configuration_size():
+        status, _, body = request(current, "GET", "/v1/operator/raft/configuration")
+        return status == 200 and len(json.loads(body)["Servers"]) == 2
+
+    wait_for("the Raft configuration without the removed server", configuration_size, 10)
+    if not put(asked, "cluster/after-removal", "ok") or get(current, "cluster/after-removal", "consistent") != "ok":
+        fail("the two servers left did not commit a write after the removal")
+    print(f"  ok   {gone.name} removed from Raft through a follower; the other two keep committing", flush=True)
     for s in SERVERS:
         s.stop()
     shutil.rmtree(work, ignore_errors=True)
