@@ -4,23 +4,34 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
+#include <memory>
 
 #include "common/env.h"
 
 namespace cairn::agent {
 
 constexpr time_t kForwardTimeoutSeconds = 30;
+constexpr size_t kLeaderClientsPerThreadMax = 8;
 
 namespace {
 
-// A client for one forwarded request to the leader, with bounded waits.
-Result<std::unique_ptr<httplib::Client>> LeaderClient(const std::string& leader_http) {
+// This thread's keep-alive connection to the leader at `leader_http`: forwarded writes come
+// from HTTP workers and the forwarder pool, and one connection per thread and leader saves a
+// TCP handshake (and an accept queue slot at the leader) per write. After a failed request
+// httplib reconnects on the next one.
+Result<httplib::Client*> LeaderClient(const std::string& leader_http) {
+  thread_local std::map<std::string, std::unique_ptr<httplib::Client>> clients;
+  auto it = clients.find(leader_http);
+  if (it != clients.end()) return it->second.get();
+  if (clients.size() >= kLeaderClientsPerThreadMax) clients.clear();  // leaders come and go
   CAIRN_ASSIGN_OR_RETURN(NetAddress leader, NetAddress::Parse(leader_http));
   auto client = std::make_unique<httplib::Client>(leader.host, leader.port);
+  client->set_keep_alive(true);
   client->set_connection_timeout(2, 0);
   client->set_read_timeout(kForwardTimeoutSeconds, 0);
   client->set_write_timeout(kForwardTimeoutSeconds, 0);
-  return client;
+  return clients.emplace(leader_http, std::move(client)).first->second.get();
 }
 
 Status TransportError(const std::string& leader_http, httplib::Error error) {
@@ -39,7 +50,7 @@ Status ForwardRenew(const std::string& leader_http, const std::string& session_i
     return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
   });
   if (!plain) return Status::NotFound("Session id '" + session_id + "' not found");
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<httplib::Client> client, LeaderClient(leader_http));
+  CAIRN_ASSIGN_OR_RETURN(httplib::Client * client, LeaderClient(leader_http));
   httplib::Result response = client->Put("/v1/session/renew/" + session_id, "", "text/plain");
   if (!response) return TransportError(leader_http, response.error());
   if (response->status == 404) return Status::NotFound(response->body);
@@ -48,7 +59,7 @@ Status ForwardRenew(const std::string& leader_http, const std::string& session_i
 }
 
 Status ForwardRemovePeer(const std::string& leader_http, uint64_t raft_id) {
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<httplib::Client> client, LeaderClient(leader_http));
+  CAIRN_ASSIGN_OR_RETURN(httplib::Client * client, LeaderClient(leader_http));
   httplib::Result response = client->Delete("/v1/operator/raft/peer?id=" + std::to_string(raft_id));
   if (!response) return TransportError(leader_http, response.error());
   if (response->status == 404) return Status::NotFound(response->body);
@@ -57,7 +68,7 @@ Status ForwardRemovePeer(const std::string& leader_http, uint64_t raft_id) {
 }
 
 Result<catalog::CommandResult> ForwardWrite(const std::string& leader_http, const catalog::Command& command) {
-  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<httplib::Client> client, LeaderClient(leader_http));
+  CAIRN_ASSIGN_OR_RETURN(httplib::Client * client, LeaderClient(leader_http));
   httplib::Result response = client->Put("/v1/internal/forward", EncodeCommand(command), "application/octet-stream");
   if (!response) return TransportError(leader_http, response.error());
   if (response->status != 200) {

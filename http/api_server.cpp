@@ -65,6 +65,9 @@ Status HttpApi::Start() {
   server_->set_payload_max_length(options_.body_bytes_max);
   // Short keep-alive waits so Stop() does not wait long for idle client connections.
   server_->set_keep_alive_timeout(1);
+  // httplib closes a keep-alive connection after 5 requests by default; a client that keeps
+  // its connection (every Consul client does) would reconnect constantly.
+  server_->set_keep_alive_max_count(options_.keep_alive_requests_max);
   InstallRoutes();
   int port = options_.port;
   if (port == 0) {

@@ -30,8 +30,12 @@ struct ApiOptions {
   size_t body_bytes_max = 1024 * 1024;
   size_t kv_value_bytes_max = catalog::limits::kKvValueBytesMax;
   size_t txn_ops_max = catalog::limits::kTxnOpsMax;
-  // Workers serving requests; blocking queries each hold one while they wait.
-  size_t worker_threads = 64;
+  // Requests served on one keep-alive connection before it is closed.
+  size_t keep_alive_requests_max = 100000;
+  // Workers serving connections: httplib gives a keep-alive connection one worker for as long
+  // as it stays open, and a blocking query holds its worker while it waits, so this bounds
+  // the clients served at once (the rest wait for a worker). Idle threads cost only stack.
+  size_t worker_threads = 512;
   BlockingLimits blocking;
 };
 

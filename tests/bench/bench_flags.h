@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/env.h"
 
@@ -70,6 +71,24 @@ inline std::map<uint64_t, NetAddress> ParseIdAddresses(const std::string& text, 
       std::exit(2);
     }
     out[std::strtoull(item.substr(0, at).c_str(), nullptr, 10)] = *address;
+    pos = comma + 1;
+  }
+  return out;
+}
+
+// "ip:port,ip:port,..." from --target; exits with status 2 naming a bad address.
+inline std::vector<NetAddress> ParseTargets(const std::string& text) {
+  std::vector<NetAddress> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t comma = text.find(',', pos);
+    if (comma == std::string::npos) comma = text.size();
+    auto address = NetAddress::Parse(text.substr(pos, comma - pos));
+    if (!address.IsOk()) {
+      std::fprintf(stderr, "bad --target: %s\n", address.GetStatus().ToString().c_str());
+      std::exit(2);
+    }
+    out.push_back(*address);
     pos = comma + 1;
   }
   return out;

@@ -20,23 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::vector<NetAddress> ParseTargets(const std::string& text) {
-  std::vector<NetAddress> out;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t comma = text.find(',', pos);
-    if (comma == std::string::npos) comma = text.size();
-    auto address = NetAddress::Parse(text.substr(pos, comma - pos));
-    if (!address.IsOk()) {
-      std::fprintf(stderr, "bad --target: %s\n", address.GetStatus().ToString().c_str());
-      std::exit(2);
-    }
-    out.push_back(*address);
-    pos = comma + 1;
-  }
-  return out;
-}
-
 // Sends `requests` on one connection and waits for as many responses (or the timeout).
 Result<std::vector<std::string>> Query(UvEnv& env, const NetAddress& to, const std::vector<std::string>& requests,
                                        Duration timeout) {
