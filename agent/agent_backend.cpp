@@ -91,7 +91,11 @@ Result<catalog::CommandResult> AgentBackend::Write(catalog::Command command) {
   Result<catalog::CommandResult> result = WriteHere(command);
   if (result.IsOk() || result.GetStatus().Code() != StatusCode::kFailedPrecondition) return result;
   // Another server leads; AgentCore put its HTTP address in the message.
-  return ForwardWrite(result.GetStatus().Message(), command);
+  Result<catalog::CommandResult> forwarded = ForwardWrite(result.GetStatus().Message(), command);
+  return CallOnLoop<catalog::CommandResult>(env_, kWriteTimeout,
+                                            [this, forwarded = std::move(forwarded)](auto done) mutable {
+                                              core_.AfterForward(std::move(forwarded), std::move(done));
+                                            });
 }
 
 Result<catalog::CommandResult> AgentBackend::ForwardedWrite(catalog::Command command) {

@@ -162,10 +162,23 @@ void AgentCore::Write(catalog::Command command, WriteFn done, ForwardMode mode) 
       done(not_leader);
       return;
     }
-    forwarder_.Forward(not_leader.Message(), std::move(command), std::move(done));
+    // Answer once this server has applied the write too, so that a read here right after
+    // sees it (a ReadIndex barrier: the leader had committed it before answering).
+    forwarder_.Forward(not_leader.Message(), std::move(command),
+                       [this, done = std::move(done)](Result<catalog::CommandResult> result) mutable {
+                         AfterForward(std::move(result), std::move(done));
+                       });
     return;
   }
   server_->Write(std::move(command), std::move(done));
+}
+
+void AgentCore::AfterForward(Result<catalog::CommandResult> result, WriteFn done) {
+  if (!result.IsOk() || server_ == nullptr) return done(std::move(result));
+  server_->ReadBarrier([result = std::move(result), done = std::move(done)](Status caught_up) mutable {
+    if (!caught_up.IsOk()) return done(caught_up);
+    done(std::move(result));
+  });
 }
 
 Result<catalog::Session> AgentCore::RenewSession(const std::string& id) {

@@ -64,6 +64,9 @@ class AgentCore {
   };
   void Write(catalog::Command command, WriteFn done, ForwardMode mode = ForwardMode::kAsync);
   Result<catalog::Session> RenewSession(const std::string& id);
+  // Passes on a write the leader applied once this server has applied it too (read-your-
+  // writes on the server the client talks to).
+  void AfterForward(Result<catalog::CommandResult> result, WriteFn done);
   // Runs `read` with `options`; if it is a blocking read whose index is not above
   // options.min_index, registers a watch that calls `woken` on the next relevant change.
   void Read(const http::QueryOptions& options, const std::vector<catalog::WatchTopic>& topics, const http::ReadFn& read,
