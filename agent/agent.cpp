@@ -32,17 +32,11 @@ std::string HostName() {
   return name;
 }
 
-std::string RandomUuid() {
+// The process's own randomness (the agent's Env does not exist yet when the id is chosen).
+std::string NewNodeId() {
   Prng prng(std::random_device{}() ^ (static_cast<uint64_t>(std::random_device{}()) << 32) ^
             static_cast<uint64_t>(::getpid()));
-  const uint64_t hi = prng.Next64();
-  const uint64_t lo = prng.Next64();
-  char text[37];
-  std::snprintf(text, sizeof text, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0x0fff),
-                static_cast<unsigned>(0x8000 | ((lo >> 48) & 0x3fff)),
-                static_cast<unsigned long long>(lo & 0xffffffffffffULL));
-  return text;
+  return RandomUuid(prng);
 }
 
 // The node id survives restarts: it is kept in <data_dir>/node-id.
@@ -56,7 +50,7 @@ Result<std::string> LoadOrCreateNodeId(const std::string& data_dir, const std::s
     }
     return stored;
   }
-  std::string id = wanted.empty() ? RandomUuid() : wanted;
+  std::string id = wanted.empty() ? NewNodeId() : wanted;
   std::ofstream out(path);
   out << id << "\n";
   if (!out.flush()) return Status::IoError("cannot write " + path.string());

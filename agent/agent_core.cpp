@@ -1,7 +1,5 @@
 #include "agent/agent_core.h"
 
-#include <cinttypes>
-#include <cstdio>
 #include <filesystem>
 
 #include "agent/version.h"
@@ -135,18 +133,6 @@ http::QueryMeta AgentCore::Meta() const {
   return meta;
 }
 
-std::string AgentCore::NewUuid() {
-  const uint64_t hi = prng_.Next64();
-  const uint64_t lo = prng_.Next64();
-  // Version 4 (random) with the RFC 4122 variant bits.
-  char text[37];
-  std::snprintf(text, sizeof text, "%08" PRIx32 "-%04" PRIx32 "-4%03" PRIx32 "-%04" PRIx32 "-%012" PRIx64,
-                static_cast<uint32_t>(hi >> 32), static_cast<uint32_t>((hi >> 16) & 0xffff),
-                static_cast<uint32_t>(hi & 0x0fff), static_cast<uint32_t>(0x8000 | ((lo >> 48) & 0x3fff)),
-                static_cast<uint64_t>(lo & 0xffffffffffffULL));
-  return text;
-}
-
 void AgentCore::Write(catalog::Command command, WriteFn done, ForwardMode mode) {
   if (!Ready()) {
     done(Status::Unavailable("No cluster leader"));
@@ -154,7 +140,7 @@ void AgentCore::Write(catalog::Command command, WriteFn done, ForwardMode mode) 
   }
   command.now_millis = env_.WallMillis();
   if (auto* create = std::get_if<catalog::SessionCreateCommand>(&command.body)) {
-    if (create->session.id.empty()) create->session.id = NewUuid();
+    if (create->session.id.empty()) create->session.id = RandomUuid(prng_);
   }
   if (!Leading()) {
     Status not_leader = NotLeader();

@@ -123,7 +123,6 @@ class AgentCore {
                                          std::vector<catalog::Check> checks) const;
   void WriteStatus(catalog::Command command, std::function<void(Status)> done);
   void ExpireTtlChecks();
-  std::string NewUuid();
 
   Env& env_;
   Logger& logger_;

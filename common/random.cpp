@@ -1,5 +1,8 @@
 #include "common/random.h"
 
+#include <cinttypes>
+#include <cstdio>
+
 #include "common/assert.h"
 
 namespace cairn {
@@ -66,5 +69,16 @@ bool Prng::Chance(double p) {
 }
 
 Prng Prng::Fork() { return Prng(Next64() ^ 0x5851f42d4c957f2dULL); }
+
+std::string RandomUuid(Prng& prng) {
+  const uint64_t hi = prng.Next64();
+  const uint64_t lo = prng.Next64();
+  char text[37];
+  std::snprintf(text, sizeof text, "%08" PRIx32 "-%04" PRIx32 "-4%03" PRIx32 "-%04" PRIx32 "-%012" PRIx64,
+                static_cast<uint32_t>(hi >> 32), static_cast<uint32_t>((hi >> 16) & 0xffff),
+                static_cast<uint32_t>(hi & 0x0fff), static_cast<uint32_t>(0x8000 | ((lo >> 48) & 0x3fff)),
+                static_cast<uint64_t>(lo & 0xffffffffffffULL));
+  return text;
+}
 
 }  // namespace cairn

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 
 namespace cairn {
 
@@ -37,5 +38,8 @@ class Prng {
  private:
   std::array<uint64_t, 4> state_;
 };
+
+// A version 4 (random) UUID with the RFC 4122 variant bits, drawn from `prng`.
+std::string RandomUuid(Prng& prng);
 
 }  // namespace cairn

@@ -83,6 +83,17 @@ TEST_SUITE("common.random") {
     CHECK(fa.Next64() == fb.Next64());
     CHECK(fa.Next64() != a.Next64());
   }
+
+  TEST_CASE("RandomUuid: version 4 with the RFC 4122 variant, fixed by the seed") {
+    Prng a(42), b(42);
+    const std::string id = RandomUuid(a);
+    CHECK(id == RandomUuid(b));
+    REQUIRE(id.size() == 36);
+    for (size_t dash : {8, 13, 18, 23}) CHECK(id[dash] == '-');
+    CHECK(id[14] == '4');
+    CHECK(std::string("89ab").find(id[19]) != std::string::npos);
+    CHECK(RandomUuid(a) != id);
+  }
 }
 
 }  // namespace

@@ -18,7 +18,33 @@ def free_port():
         return s.getsockname()[1]
 
 
-class Agent:
+class _Process:
+    """What every agent process of a test shares: its log file and how it is stopped."""
+
+    log_path = None
+    proc = None
+
+    def terminate(self):
+        """SIGTERM, then SIGKILL after 10 s; True if the process stopped on SIGTERM (or was not running)."""
+        if not self.proc or self.proc.poll() is not None:
+            return True
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+            return True
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return False
+
+    def log_tail(self, lines=40):
+        try:
+            with open(self.log_path) as f:
+                return "".join(f.readlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+class Agent(_Process):
     """One `cairn agent -dev` process with free ports, stopped on exit."""
 
     def __init__(self, binary, extra_args=()):
@@ -60,20 +86,8 @@ class Agent:
         self.fail("agent did not answer /v1/status/leader in time")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.fail("agent did not stop within 10 s of SIGTERM")
-
-    def log_tail(self, lines=40):
-        try:
-            with open(self.log_path) as f:
-                return "".join(f.readlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        if not self.terminate():
+            self.fail("agent did not stop within 10 s of SIGTERM")
 
     def fail(self, message):
         print(f"FAIL: {message}\n--- agent log tail ({self.log_path}) ---\n{self.log_tail()}", flush=True)
@@ -81,7 +95,7 @@ class Agent:
         raise SystemExit(1)
 
 
-class Server:
+class Server(_Process):
     """One `cairn agent -server` process of a cluster, restartable on its data dir."""
 
     def __init__(self, binary, work, name, expect):
@@ -110,19 +124,7 @@ class Server:
             self.proc.wait(timeout=10)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        self.terminate()
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
-
-    def log_tail(self, lines=30):
-        try:
-            with open(self.log_path) as f:
-                return "".join(f.readlines()[-lines:])
-        except OSError:
-            return "(no log)"
