@@ -11,25 +11,41 @@ Result<std::unique_ptr<GossipHost>> GossipHost::Start(Env& env, const GossipHost
     return Status::InvalidArgument("gossip tick_interval and tcp_timeout must be positive");
   }
   std::unique_ptr<GossipHost> host(new GossipHost(env, config, std::move(on_event), logger));
-  GossipHost* self = host.get();
-  // The core exists before any callback can run: Env never calls back re-entrantly.
-  CAIRN_ASSIGN_OR_RETURN(host->udp_,
-                         env.OpenUdp(config.swim.address, [self](const NetAddress& from, std::string_view d) {
-                           const Status s = self->core_->Step(self->env_.Now(), from, d);
-                           if (!s.IsOk()) self->LogRejected(s);
-                           self->Drain();
-                         }));
-  // Port 0 picks a free UDP port; TCP then takes the same number, and that is the address the
-  // core advertises.
+  // The core exists before any socket callback can run: Env never calls back re-entrantly.
   SwimConfig swim = config.swim;
-  if (swim.address.port == 0) swim.address.port = host->udp_->LocalAddress().port;
-  CAIRN_ASSIGN_OR_RETURN(host->listener_, env.ListenTcp(swim.address, [self](std::unique_ptr<TcpStream> s) {
-    if (self->connections_.size() >= kTcpConnectionsMax) return;  // dropping closes it
-    self->Attach(self->next_connection_id_++, std::move(s), /*inbound=*/true);
-  }));
+  CAIRN_RETURN_IF_ERROR(host->OpenSockets(swim.address));
   CAIRN_ASSIGN_OR_RETURN(host->core_, Swim::Create(swim, env.Now()));
   host->ArmTick();
   return host;
+}
+
+Status GossipHost::OpenSockets(NetAddress& address) {
+  // Port 0 picks a free UDP port and TCP then takes the same number, which may already be held
+  // for TCP (an outgoing connection's local port, say): then pick again.
+  const bool any_port = address.port == 0;
+  const int attempts = any_port ? 16 : 1;
+  Status last;
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    CAIRN_ASSIGN_OR_RETURN(udp_, env_.OpenUdp(address, [this](const NetAddress& from, std::string_view d) {
+      const Status s = core_->Step(env_.Now(), from, d);
+      if (!s.IsOk()) LogRejected(s);
+      Drain();
+    }));
+    NetAddress bound = address;
+    if (any_port) bound.port = udp_->LocalAddress().port;
+    auto listener = env_.ListenTcp(bound, [this](std::unique_ptr<TcpStream> s) {
+      if (connections_.size() >= kTcpConnectionsMax) return;  // dropping closes it
+      Attach(next_connection_id_++, std::move(s), /*inbound=*/true);
+    });
+    if (listener.IsOk()) {
+      listener_ = std::move(listener.Value());
+      address = bound;  // the address the core advertises
+      return OkStatus();
+    }
+    last = listener.GetStatus();
+    udp_.reset();
+  }
+  return last;
 }
 
 GossipHost::~GossipHost() {

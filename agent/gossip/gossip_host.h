@@ -71,6 +71,8 @@ class GossipHost {
   void ArmJoinRetry();
   void Drain();
   void StartRequest(StreamRequest request);
+  // Opens the UDP socket and TCP listener on `address`, filling in the port when it is 0.
+  Status OpenSockets(NetAddress& address);
   void Attach(uint64_t id, std::unique_ptr<TcpStream> stream, bool inbound);
   void OnStreamData(uint64_t id, std::string_view data);
   void CloseConnection(uint64_t id);

@@ -12,10 +12,55 @@ import time
 import urllib.request
 
 
+# Test ports come from below the kernel's ephemeral range (32768+), so that no outgoing
+# connection can take one between the reservation and the agent binding it, and are reserved
+# across every test process with a lock file per port (tests/support/test_ports.h shares them).
+TEST_PORT_FIRST, TEST_PORT_LAST = 20000, 32000
+TEST_PORT_LEASE_SECONDS = 3600
+_next_port = None
+
+
+def _port_free(port, kind):
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def _claim_port(directory, port):
+    path = os.path.join(directory, str(port))
+    for _ in range(2):
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            return True
+        except FileExistsError:
+            try:
+                if time.time() - os.stat(path).st_mtime < TEST_PORT_LEASE_SECONDS:
+                    return False
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+    return False
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port on 127.0.0.1, free for TCP and UDP, that no other test is given for an hour."""
+    global _next_port
+    directory = os.path.join(os.environ.get("TMPDIR") or "/tmp", "cairn-test-ports")
+    os.makedirs(directory, exist_ok=True)
+    span = TEST_PORT_LAST - TEST_PORT_FIRST + 1
+    if _next_port is None:
+        _next_port = (os.getpid() * 2654435761 ^ int(time.time())) % span
+    for _ in range(span):
+        port = TEST_PORT_FIRST + _next_port % span
+        _next_port += 1
+        if _port_free(port, socket.SOCK_STREAM) and _port_free(port, socket.SOCK_DGRAM) \
+                and _claim_port(directory, port):
+            return port
+    raise RuntimeError(f"no free test port in {directory}")
 
 
 class _Process:

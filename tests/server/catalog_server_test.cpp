@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/uv_env.h"
+#include "tests/support/test_ports.h"
 
 namespace cairn::server {
 namespace {
@@ -36,12 +37,6 @@ struct TempDir {
   static inline int counter = 0;
 };
 
-uint16_t FreePort(UvEnv& env) {
-  auto listener = env.ListenTcp(NetAddress{"127.0.0.1", 0}, [](std::unique_ptr<TcpStream>) {});
-  REQUIRE(listener.IsOk());
-  return (*listener)->LocalAddress().port;
-}
-
 KvOp Kv(KvVerb verb, std::string key, std::string value = {}, uint64_t index = 0, std::string session = {}) {
   return KvOp{verb, std::move(key), std::move(value), 0, catalog::RaftIndex(index), std::move(session)};
 }
@@ -49,7 +44,8 @@ KvOp Kv(KvVerb verb, std::string key, std::string value = {}, uint64_t index = 0
 class Cluster {
  public:
   explicit Cluster(const std::function<void(CatalogServerOptions&)>& tune = {}) : tune_(tune) {
-    for (int i = 1; i <= 3; ++i) peers_[raft::NodeId(i)] = NetAddress{"127.0.0.1", FreePort(env)};
+    for (int i = 1; i <= 3; ++i)
+      peers_[raft::NodeId(i)] = NetAddress{"127.0.0.1", cairn::testing::ReserveLoopbackPort()};
     for (int i = 1; i <= 3; ++i) Start(i);
   }
   ~Cluster() {

@@ -19,6 +19,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "compat"))
+from cairn_agent import free_port  # noqa: E402
+
 DEADLINE = time.monotonic() + 55
 
 
@@ -34,9 +37,8 @@ def remaining():
 class Cluster:
     def __init__(self, server, load, work):
         self.server, self.load, self.work = server, load, work
-        base = 21000 + (os.getpid() % 300) * 10
-        self.peers = ",".join(f"{i}@127.0.0.1:{base + i}" for i in (1, 2, 3))
-        self.clients = {i: f"127.0.0.1:{base + 3 + i}" for i in (1, 2, 3)}
+        self.peers = ",".join(f"{i}@127.0.0.1:{free_port()}" for i in (1, 2, 3))
+        self.clients = {i: f"127.0.0.1:{free_port()}" for i in (1, 2, 3)}
         self.procs = {}
 
     def start(self, node):

@@ -13,6 +13,7 @@
 
 #include "common/codec.h"
 #include "common/uv_env.h"
+#include "tests/support/test_ports.h"
 
 namespace cairn::server {
 namespace {
@@ -56,19 +57,12 @@ class ListMachine final : public StateMachine {
   raft::Index last_index;
 };
 
-// A port for a single-node test: bind port 0 once to learn a free one.
-uint16_t FreePort(UvEnv& env) {
-  auto listener = env.ListenTcp(NetAddress{"127.0.0.1", 0}, [](std::unique_ptr<TcpStream>) {});
-  REQUIRE(listener.IsOk());
-  return (*listener)->LocalAddress().port;
-}
-
 struct Node {
   Node(const std::string& dir, uint64_t snapshot_entries, size_t pending_proposals_max = 1 << 16) {
     RaftHostOptions options;
     options.raft.id = raft::NodeId(1);
     options.raft.election_timeout_ticks = 5;
-    options.peers[raft::NodeId(1)] = NetAddress{"127.0.0.1", FreePort(env)};
+    options.peers[raft::NodeId(1)] = NetAddress{"127.0.0.1", cairn::testing::ReserveLoopbackPort()};
     options.data_dir = dir;
     options.tick_interval = 5ms;
     options.snapshot_entries = snapshot_entries;
@@ -111,7 +105,8 @@ class Cluster {
   // (node 1 campaigns at once, so a long timeout only slows re-election).
   Cluster(int size, uint32_t election_ticks, int spare = 0, uint64_t snapshot_entries = 0)
       : election_ticks_(election_ticks), snapshot_entries_(snapshot_entries), founding_(size) {
-    for (int i = 1; i <= size + spare; ++i) addresses_[raft::NodeId(i)] = NetAddress{"127.0.0.1", FreePort(env)};
+    for (int i = 1; i <= size + spare; ++i)
+      addresses_[raft::NodeId(i)] = NetAddress{"127.0.0.1", cairn::testing::ReserveLoopbackPort()};
     dirs_.resize(size + spare + 1);
     machines_.resize(size + spare + 1);
     hosts_.resize(size + spare + 1);
