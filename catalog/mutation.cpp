@@ -4,13 +4,16 @@
 
 namespace cairn::catalog {
 
-Mutation::Mutation(Tables& tables, RaftIndex index, int64_t now_millis)
+Mutation::Mutation(Tables& tables, rocksdb::WriteBatch& batch, RaftIndex index, int64_t now_millis)
     : tables_(tables),
       index_(index),
       now_millis_(now_millis),
       saved_table_index_(tables.table_index),
-      saved_applied_(tables.applied) {
+      saved_applied_(tables.applied),
+      batch_(batch) {
   CAIRN_ASSERT(index > tables.applied, "a command must carry an index past the applied one");
+  batch_.SetSavePoint();
+  save_point_set_ = true;
 }
 
 void Mutation::Touch(Table table) {
@@ -185,14 +188,19 @@ void Mutation::Rollback() {
   undo_.clear();
   tables_.table_index = saved_table_index_;
   tables_.applied = saved_applied_;
-  batch_.Clear();
   changes_ = ChangeSet();
+  if (!save_point_set_) return;
+  save_point_set_ = false;
+  const rocksdb::Status s = batch_.RollbackToSavePoint();
+  CAIRN_ASSERT(s.ok(), "catalog batch lost the save point of command " + std::to_string(index_.value));
 }
 
-rocksdb::WriteBatch& Mutation::FinishBatch() {
+void Mutation::Finish() {
   tables_.applied = index_;
-  batch_.Put(kMetaRecordKey, Seal(kMetaRecordKey, EncodeMeta(tables_)));
-  return batch_;
+  if (!save_point_set_) return;
+  save_point_set_ = false;
+  const rocksdb::Status s = batch_.PopSavePoint();
+  CAIRN_ASSERT(s.ok(), "catalog batch lost the save point of command " + std::to_string(index_.value));
 }
 
 }  // namespace cairn::catalog

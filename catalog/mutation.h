@@ -1,7 +1,9 @@
 // One command's changes in flight: each Put/Erase updates the in-memory tables at once (so
 // later steps of the same command, or of a transaction, read their own writes), adds the
 // record to a RocksDB WriteBatch, notes what watchers must hear about, and remembers how to
-// undo itself. Internal to catalog/.
+// undo itself. The batch may be shared by a group of commands (StateStore::BeginGroup), so a
+// command's records sit behind a save point: a rollback removes exactly its own. The store,
+// not the command, adds the meta record, once per write. Internal to catalog/.
 #pragma once
 
 #include <rocksdb/write_batch.h>
@@ -17,7 +19,9 @@ namespace cairn::catalog {
 
 class Mutation {
  public:
-  Mutation(Tables& tables, RaftIndex index, int64_t now_millis);
+  // Records go into `batch`, which must outlive the mutation and may already hold earlier
+  // commands' records.
+  Mutation(Tables& tables, rocksdb::WriteBatch& batch, RaftIndex index, int64_t now_millis);
 
   RaftIndex Index() const { return index_; }
   int64_t NowMillis() const { return now_millis_; }
@@ -38,10 +42,12 @@ class Mutation {
   void PutLockDelay(const std::string& key, int64_t until_millis);
   void EraseLockDelay(const std::string& key);
 
-  // Puts the memory back as it was before the first change and empties the batch.
+  // Puts the memory (applied index included) back as it was before the first change and,
+  // unless Finish already ran, removes this command's records from the batch. After Finish
+  // it serves a single command whose batch failed to write: the batch is then discarded.
   void Rollback();
-  // The batch to write, with the meta record (applied index, table indexes) added.
-  rocksdb::WriteBatch& FinishBatch();
+  // Ends the command: records Index() as applied and keeps its records in the batch.
+  void Finish();
   const ChangeSet& Changes() const { return changes_; }
 
  private:
@@ -60,7 +66,8 @@ class Mutation {
   int64_t now_millis_;
   std::array<RaftIndex, kTableCount> saved_table_index_;
   RaftIndex saved_applied_;
-  rocksdb::WriteBatch batch_;
+  rocksdb::WriteBatch& batch_;
+  bool save_point_set_ = false;  // this command's records can still be rolled back
   std::vector<std::function<void()>> undo_;
   ChangeSet changes_;
 };

@@ -4,6 +4,8 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
+#include <cstdio>
+
 #include "catalog/ops.h"
 #include "catalog/records.h"
 #include "catalog/rocksdb_status.h"
@@ -28,9 +30,19 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& director
 }
 
 StateStore::StateStore(std::unique_ptr<rocksdb::DB> db, const StoreOptions& options)
-    : db_(std::move(db)), options_(options), tables_(std::make_unique<Tables>()), watches_(options.watchers_max) {}
+    : db_(std::move(db)),
+      options_(options),
+      tables_(std::make_unique<Tables>()),
+      watches_(options.watchers_max),
+      group_batch_(std::make_unique<rocksdb::WriteBatch>()) {}
 
-StateStore::~StateStore() = default;
+StateStore::~StateStore() {
+  if (!group_open_) return;
+  // Best effort, with nobody left to tell but stderr: a failed write here loses nothing the
+  // Raft log does not hold, and the next Open resumes after the last written command.
+  Status flushed = FlushGroup();
+  if (!flushed.IsOk()) std::fprintf(stderr, "catalog store closed unwritten: %s\n", flushed.ToString().c_str());
+}
 
 // Loads every record, checking each checksum, then the cross-table invariants.
 Status StateStore::Recover() {
@@ -49,6 +61,7 @@ Status StateStore::Recover() {
   if (records > 0 && !saw_meta) return Status::Corruption("catalog has records but no meta record");
   CAIRN_RETURN_IF_ERROR(tables->Validate());
   tables_ = std::move(tables);
+  written_applied_ = tables_->applied;
   return OkStatus();
 }
 
@@ -56,28 +69,65 @@ RaftIndex StateStore::AppliedIndex() const { return tables_->applied; }
 RaftIndex StateStore::TableIndex(Table table) const { return tables_->IndexOf(table); }
 
 Result<Outcome> StateStore::Apply(RaftIndex index, int64_t now_millis, const std::function<Outcome(Mutation&)>& body) {
+  CAIRN_RETURN_IF_ERROR(broken_);
   if (index <= tables_->applied) {
     return Status::FailedPrecondition("command index " + std::to_string(index.value) +
                                       " does not follow the applied index " + std::to_string(tables_->applied.value));
   }
-  Mutation mutation(*tables_, index, now_millis);
+  rocksdb::WriteBatch single;
+  Mutation mutation(*tables_, group_open_ ? *group_batch_ : single, index, now_millis);
   Outcome outcome = body(mutation);
   if (!outcome.Ok()) mutation.Rollback();
-  CAIRN_RETURN_IF_ERROR(Commit(mutation));
-  return outcome;
-}
-
-Status StateStore::Commit(Mutation& mutation) {
-  rocksdb::WriteOptions write_options;
-  write_options.sync = options_.sync;
-  rocksdb::Status s = db_->Write(write_options, &mutation.FinishBatch());
-  if (!s.ok()) {
-    mutation.Rollback();
-    return StatusFromRocks(s, "writing catalog command " + std::to_string(mutation.Index().value));
+  mutation.Finish();
+  if (!group_open_) {
+    Status written = WriteWithMeta(single);
+    if (!written.IsOk()) {
+      mutation.Rollback();
+      return written.WithContext("catalog command " + std::to_string(index.value));
+    }
   }
   // Callbacks run last, when reads already see the change.
   for (WatchCallback& callback : watches_.TakeWoken(mutation.Changes())) callback();
+  return outcome;
+}
+
+Status StateStore::WriteWithMeta(rocksdb::WriteBatch& batch) {
+  batch.Put(kMetaRecordKey, Seal(kMetaRecordKey, EncodeMeta(*tables_)));
+  CAIRN_RETURN_IF_ERROR(WriteToDb(batch));
+  written_applied_ = tables_->applied;
   return OkStatus();
+}
+
+Status StateStore::WriteToDb(rocksdb::WriteBatch& batch) {
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync;
+  return StatusFromRocks(db_->Write(write_options, &batch), "writing the catalog");
+}
+
+void StateStore::BeginGroup() {
+  CAIRN_ASSERT(!group_open_, "a group of catalog commands is already open");
+  group_open_ = true;
+}
+
+Status StateStore::CommitGroup() {
+  CAIRN_ASSERT(group_open_, "no group of catalog commands is open");
+  Status written = FlushGroup();
+  group_open_ = false;
+  return written;
+}
+
+Status StateStore::FlushGroup() {
+  CAIRN_RETURN_IF_ERROR(broken_);
+  if (!group_open_ || written_applied_ == tables_->applied) return OkStatus();
+  const std::string span = std::to_string(written_applied_.value + 1) + ".." + std::to_string(tables_->applied.value);
+  Status written = WriteWithMeta(*group_batch_);
+  group_batch_->Clear();
+  if (written.IsOk()) return OkStatus();
+  // The group's commands cannot be taken back from memory (nor their results and watch
+  // callbacks), so memory stays ahead of disk until the store is reopened.
+  broken_ = written.WithContext("catalog commands " + span + " are applied in memory but not written (the store " +
+                                "refuses further changes; reopen it)");
+  return broken_;
 }
 
 Status StateStore::AdvanceApplied(RaftIndex index) {
@@ -238,17 +288,18 @@ Result<RaftIndex> StateStore::SnapshotAppliedIndex(std::string_view snapshot) {
 }
 
 Status StateStore::Restore(std::string_view snapshot) {
+  CAIRN_RETURN_IF_ERROR(broken_);
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<Tables> tables, DecodeSnapshot(snapshot));
+  CAIRN_RETURN_IF_ERROR(FlushGroup());
   rocksdb::WriteBatch batch;
   // Record keys are a table letter or "m", so this range covers every key the store writes.
   rocksdb::Status s = batch.DeleteRange(db_->DefaultColumnFamily(), std::string(1, '\0'), std::string(1, '\x7f'));
   CAIRN_RETURN_IF_ERROR(StatusFromRocks(s, "preparing catalog restore"));
   ForEachRecord(*tables,
                 [&batch](const std::string& key, const std::string& body) { batch.Put(key, Seal(key, body)); });
-  rocksdb::WriteOptions write_options;
-  write_options.sync = options_.sync;
-  CAIRN_RETURN_IF_ERROR(StatusFromRocks(db_->Write(write_options, &batch), "writing catalog restore"));
+  CAIRN_RETURN_IF_ERROR(WriteToDb(batch).WithContext("catalog restore"));
   tables_ = std::move(tables);
+  written_applied_ = tables_->applied;
   for (WatchCallback& callback : watches_.TakeAll()) callback();
   return OkStatus();
 }

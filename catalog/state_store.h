@@ -5,13 +5,14 @@
 // Every mutating call takes the Raft index of the command that made it (strictly increasing)
 // and, where time matters, the leader's wall clock as an argument: the store never reads a
 // clock, so every replica that applies the same commands reaches the same state. Each
-// command is written as one RocksDB WriteBatch that also records the applied index, so a
-// restart resumes exactly after the last applied command.
+// command (or each group of commands, see BeginGroup) is written as one RocksDB WriteBatch
+// that also records the applied index, so a restart resumes exactly after the last written
+// command.
 //
 // Results: a Status error means the store itself failed (I/O, a command index that does not
-// advance) and nothing changed. Otherwise the call returns an Outcome: rejected commands
-// (failed CAS, unknown session, bad argument) change nothing but still consume their index.
-// Every command is all-or-nothing.
+// advance) and nothing changed (CommitGroup is the exception, see there). Otherwise the call
+// returns an Outcome: rejected commands (failed CAS, unknown session, bad argument) change
+// nothing but still consume their index. Every command is all-or-nothing.
 //
 // Reads return the index a blocking query should report (Consul's rules, see each call) and
 // Watch() registers a one-shot callback on what was read.
@@ -36,7 +37,8 @@
 
 namespace rocksdb {
 class DB;
-}
+class WriteBatch;
+}  // namespace rocksdb
 
 namespace cairn::catalog {
 
@@ -132,6 +134,27 @@ class StateStore {
   // Consumes `index` without changing state (a Raft no-op or a command for another module).
   Status AdvanceApplied(RaftIndex index);
 
+  // ---- group commit ---------------------------------------------------------------------
+  // A RocksDB write per command costs a WAL append per command, a large share of a busy
+  // leader's CPU. Between BeginGroup and CommitGroup the commands' records collect in one
+  // batch that CommitGroup writes once, with the last applied index. Every command still
+  // applies to memory and returns its result at once; reads (all served from memory) and
+  // watch callbacks see it at once; only the RocksDB write waits. That is safe because the
+  // store is not a command's durable record, the Raft log is (see StoreOptions::sync): a
+  // restart resumes after the last written command and the log replays the rest.
+  // The store writes an open group's commands by itself before anything that needs RocksDB
+  // to hold them (Restore, destruction); the group stays open after that.
+  //
+  // Precondition: no group is open (groups do not nest).
+  void BeginGroup();
+  // Writes the group's commands (if any) as one batch and closes the group. On error they
+  // stay applied in memory but are not on disk, and the store refuses every later command
+  // and Restore with that error: reopen it to resume from disk. Precondition: a group is open.
+  Status CommitGroup();
+  bool GroupOpen() const { return group_open_; }
+  // The applied index RocksDB holds: AppliedIndex() less the commands of an open group.
+  RaftIndex WrittenAppliedIndex() const { return written_applied_; }
+
   // One KV verb (not the txn-only read verbs). `now_millis` is the leader's wall clock,
   // needed by kLock for lock-delay.
   Result<Outcome> ApplyKv(RaftIndex index, int64_t now_millis, const KvOp& op);
@@ -215,8 +238,9 @@ class StateStore {
   // Registers `on_change` to run once, after the first committed command that touches one
   // of `topics`. If a topic already moved past `seen_index` (the index the caller's read
   // returned) nothing is registered and the answer is nullopt: read again. The callback runs
-  // on the applying thread after the change is durable and visible to reads; it must not
-  // apply commands. kResourceExhausted at StoreOptions::watchers_max.
+  // on the applying thread once the change is visible to reads (and written to RocksDB,
+  // unless the command is in an open group); it must not apply commands.
+  // kResourceExhausted at StoreOptions::watchers_max.
   Result<std::optional<WatchId>> Watch(const std::vector<WatchTopic>& topics, RaftIndex seen_index,
                                        WatchCallback on_change);
   bool CancelWatch(WatchId id);
@@ -224,10 +248,13 @@ class StateStore {
 
   // ---- snapshots ------------------------------------------------------------------------
   // The whole state as one self-checking byte string (magic, version, applied index, table
-  // indexes, every record, CRC-32C).
+  // indexes, every record, CRC-32C). Built from memory, so it includes the commands of an
+  // open group without writing them: a host that compacts its log behind this image keeps
+  // them in the image (at restart a store behind the image is restored from it).
   std::string Snapshot() const;
   // Replaces all state with `snapshot`, durably. Verifies it completely first: on any error
-  // nothing changes. Every watcher fires.
+  // nothing changes. Writes an open group's commands first, so that a failed restore write
+  // leaves memory and disk agreeing. Every watcher fires.
   Status Restore(std::string_view snapshot);
   // The applied index recorded in `snapshot`, after verifying it completely.
   static Result<RaftIndex> SnapshotAppliedIndex(std::string_view snapshot);
@@ -238,7 +265,12 @@ class StateStore {
   // Runs `body` as one command at `index`; commits its changes when it returns an OK
   // outcome, rolls them back otherwise; either way records `index` as applied.
   Result<Outcome> Apply(RaftIndex index, int64_t now_millis, const std::function<Outcome(Mutation&)>& body);
-  Status Commit(Mutation& mutation);
+  // Adds the meta record (applied and table indexes, as memory has them) to `batch` and
+  // writes it; on success RocksDB holds everything applied so far.
+  Status WriteWithMeta(rocksdb::WriteBatch& batch);
+  Status WriteToDb(rocksdb::WriteBatch& batch);
+  // Writes the open group's pending commands, if any; the group stays open.
+  Status FlushGroup();
   RaftIndex TopicIndex(const WatchTopic& topic) const;
   RaftIndex KvPrefixIndex(std::string_view prefix) const;
   RaftIndex ServiceIndex(std::string_view service) const;
@@ -247,6 +279,13 @@ class StateStore {
   StoreOptions options_;
   std::unique_ptr<Tables> tables_;
   WatchHub watches_;
+  // The open group's records since its last write; kept between groups to reuse its buffer.
+  std::unique_ptr<rocksdb::WriteBatch> group_batch_;
+  bool group_open_ = false;
+  // Invariant: written_applied_ <= tables_->applied, equal unless a group holds commands.
+  RaftIndex written_applied_;
+  // Set when a group write failed: memory is ahead of disk, so nothing more may be applied.
+  Status broken_;
 };
 
 }  // namespace cairn::catalog

@@ -2,12 +2,23 @@
 
 #include <httplib.h>
 
-#include <chrono>
+#include <regex>
 
 #include "http/json_fields.h"
 #include "http/routes.h"
 
 namespace cairn::http {
+
+namespace {
+
+// The literal start of a route pattern (up to its first regex metacharacter), checked before
+// the regex: most requests are then matched against one or two expressions, not every one.
+std::string LiteralPrefix(const std::string& pattern) {
+  const size_t meta = pattern.find_first_of("\\^$.|?*+()[]{}");
+  return pattern.substr(0, meta);
+}
+
+}  // namespace
 
 HttpApi::HttpApi(Backend& backend, ApiOptions options) : backend_(backend), options_(std::move(options)) {}
 
@@ -23,79 +34,62 @@ void HttpApi::InstallRoutes() {
   AddAgentRoutes(routes);
   AddStatusRoutes(routes);
   AddInternalRoutes(routes);
+  routes_.clear();
   for (Route& route : routes) {
-    auto handler = [this, h = std::move(route.handler)](const httplib::Request& req, httplib::Response& res) {
-      ApiContext ctx{backend_, options_};
-      h(ctx, req, res);
-    };
-    if (route.method == "GET") server_->Get(route.pattern, handler);
-    if (route.method == "PUT") server_->Put(route.pattern, handler);
-    if (route.method == "POST") server_->Post(route.pattern, handler);
-    if (route.method == "DELETE") server_->Delete(route.pattern, handler);
+    routes_.push_back(
+        CompiledRoute{route.method, LiteralPrefix(route.pattern), std::regex(route.pattern), std::move(route.handler)});
   }
-  // Consul takes a PUT with no body and no Content-Length (its docs show `curl --request PUT
-  // .../v1/agent/leave`), but this httplib answers such a request 400 before routing it. The
-  // pre-routing hook runs first: there an empty body is made explicit. The Request object
-  // belongs to the server's connection and is not itself const, so the cast is sound.
-  server_->set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
-    if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding") &&
-        (req.method == "PUT" || req.method == "POST" || req.method == "DELETE")) {
-      const_cast<httplib::Request&>(req).headers.emplace("Content-Length", "0");
+}
+
+void HttpApi::Dispatch(const httplib::Request& req, httplib::Response& res) const {
+  // A HEAD is answered as its GET, without the body (the server drops it).
+  const std::string& method = req.method == "HEAD" ? std::string("GET") : req.method;
+  // Handlers read path captures from req.matches; the request is this call's own to fill.
+  auto& request = const_cast<httplib::Request&>(req);
+  std::string allowed;
+  for (const CompiledRoute& route : routes_) {
+    if (!req.path.starts_with(route.prefix)) continue;
+    std::smatch matches;
+    if (!std::regex_match(req.path, matches, route.pattern)) continue;
+    if (route.method != method) {
+      if (allowed.find(route.method) == std::string::npos) allowed += (allowed.empty() ? "" : ", ") + route.method;
+      continue;
     }
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-  // A handler never lets an exception out; this is the last line if a library call does.
-  server_->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr error) {
-    std::string what = "unknown error";
-    try {
-      std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    ReplyText(res, 500, "Internal error: " + what);
-  });
+    request.matches = std::move(matches);
+    ApiContext ctx{backend_, options_};
+    route.handler(ctx, req, res);
+    return;
+  }
+  if (!allowed.empty()) {
+    // Consul's wording for a known path asked with the wrong method.
+    res.set_header("Allow", allowed);
+    ReplyText(res, 405, "method " + req.method + " not allowed");
+    return;
+  }
+  ReplyText(res, 404, "404 page not found");
 }
 
 Status HttpApi::Start() {
   if (server_) return Status::FailedPrecondition("HTTP API already started");
-  server_ = std::make_unique<httplib::Server>();
-  const size_t workers = options_.worker_threads;
-  server_->new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
-  server_->set_payload_max_length(options_.body_bytes_max);
-  // Short keep-alive waits so Stop() does not wait long for idle client connections.
-  server_->set_keep_alive_timeout(1);
-  // httplib closes a keep-alive connection after 5 requests by default; a client that keeps
-  // its connection (every Consul client does) would reconnect constantly.
-  server_->set_keep_alive_max_count(options_.keep_alive_requests_max);
   InstallRoutes();
-  int port = options_.port;
-  if (port == 0) {
-    port = server_->bind_to_any_port(options_.bind_host);
-  } else if (!server_->bind_to_port(options_.bind_host, port)) {
-    port = -1;
-  }
-  if (port <= 0) {
-    server_.reset();
-    return Status::IoError("cannot bind the HTTP API to " + options_.bind_host + ":" + std::to_string(options_.port));
-  }
-  port_ = static_cast<uint16_t>(port);
-  listener_ = std::thread([server = server_.get()] { server->listen_after_bind(); });
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!server_->is_running()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      Stop();
-      return Status::IoError("the HTTP API did not start listening within 10s");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  HttpServerOptions server_options;
+  server_options.bind_host = options_.bind_host;
+  server_options.port = options_.port;
+  server_options.limits.body_bytes_max = options_.body_bytes_max;
+  server_options.worker_threads_max = options_.worker_threads;
+  server_options.keep_alive_requests_max = options_.keep_alive_requests_max;
+  server_options.connections_max = options_.connections_max;
+  auto server = std::make_unique<HttpServer>(
+      server_options, [this](const httplib::Request& req, httplib::Response& res) { Dispatch(req, res); });
+  CAIRN_RETURN_IF_ERROR(server->Start());
+  port_ = server->Port();
+  server_ = std::move(server);
   return OkStatus();
 }
 
 void HttpApi::Stop() {
   if (!server_) return;
-  server_->stop();
-  if (listener_.joinable()) listener_.join();
+  server_->Stop();
   server_.reset();
 }
 

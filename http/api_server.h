@@ -1,27 +1,28 @@
-// HttpApi: Consul's HTTP/JSON API (/v1/...) served by cpp-httplib on a pool of worker
-// threads, written against Backend (http/backend.h).
+// HttpApi: Consul's HTTP/JSON API (/v1/...), written against Backend (http/backend.h) and
+// served by the event-driven HttpServer (http/http_server.h).
 //
-// Threads: Start() runs the listener on a thread of its own; requests run on the worker pool
-// and call Backend from there. A blocking query holds its worker until it returns, so the
-// pool must be larger than the number of blocking queries expected at once.
+// Threads: the server's loop thread holds the connections; each request runs on a worker
+// thread and calls Backend from there. A blocking query holds its worker until it returns, so
+// worker_threads bounds the blocking queries (and other requests) in progress at once.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <regex>
 #include <string>
-#include <thread>
+#include <vector>
 
 #include "catalog/catalog_limits.h"
 #include "common/status.h"
 #include "http/backend.h"
+#include "http/http_server.h"
 #include "http/http_util.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace cairn::http {
+
+struct ApiContext;
 
 struct ApiOptions {
   std::string bind_host = "127.0.0.1";
@@ -32,10 +33,11 @@ struct ApiOptions {
   size_t txn_ops_max = catalog::limits::kTxnOpsMax;
   // Requests served on one keep-alive connection before it is closed.
   size_t keep_alive_requests_max = 100000;
-  // Workers serving connections: httplib gives a keep-alive connection one worker for as long
-  // as it stays open, and a blocking query holds its worker while it waits, so this bounds
-  // the clients served at once (the rest wait for a worker). Idle threads cost only stack.
+  // Requests in progress at once (a blocking query holds one while it waits); threads are
+  // added as load needs them, up to this. Further requests wait for a free one.
   size_t worker_threads = 512;
+  // Open client connections; more are closed as they arrive. Idle ones cost no thread.
+  size_t connections_max = 16384;
   BlockingLimits blocking;
 };
 
@@ -52,18 +54,28 @@ class HttpApi {
   Status Start();
   // The bound port (the ephemeral one when options.port was 0); 0 before Start.
   uint16_t Port() const { return port_; }
-  // Stops accepting, lets running handlers finish and joins the threads. Idempotent. A
+  // Stops accepting, closes connections, lets running handlers finish and joins the threads.
+  // Idempotent. A
   // blocking query in flight holds its worker until Backend::Query returns, so the backend
   // should end its waits when the agent shuts down.
   void Stop();
 
  private:
+  struct CompiledRoute {
+    std::string method;
+    std::string prefix;  // the pattern's literal start
+    std::regex pattern;
+    std::function<void(ApiContext&, const httplib::Request&, httplib::Response&)> handler;
+  };
   void InstallRoutes();
+  // Routes one request (on a worker thread): its handler, 405 for a known path asked with
+  // another method, or 404.
+  void Dispatch(const httplib::Request& req, httplib::Response& res) const;
 
   Backend& backend_;
   ApiOptions options_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread listener_;
+  std::vector<CompiledRoute> routes_;
+  std::unique_ptr<HttpServer> server_;
   uint16_t port_ = 0;
 };
 

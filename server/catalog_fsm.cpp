@@ -37,6 +37,7 @@ void CatalogServer::Fsm::Apply(raft::Index raft_index, std::string_view bytes) {
   // After a restart the host may re-deliver a few entries the store already holds (it resumes
   // from the lazily written commit index); applying them twice would be wrong.
   if (index <= store.AppliedIndex()) return;
+  if (!store.GroupOpen()) store.BeginGroup();
   Result<CatalogProposal> proposal = DecodeCatalogProposal(bytes);
   if (!proposal.IsOk()) return Skip(index, proposal.GetStatus());
   Result<catalog::Command> command = catalog::DecodeCommand(proposal->command);
@@ -52,6 +53,14 @@ void CatalogServer::Fsm::Apply(raft::Index raft_index, std::string_view bytes) {
                "catalog apply at index " + std::to_string(index.value) + " failed: " + result.GetStatus().ToString());
   ++applied_commands_;
   server_.OnApplied(proposal->origin, proposal->request, *command, result);
+}
+
+void CatalogServer::Fsm::FinishApplying() {
+  catalog::StateStore& store = server_.Store();
+  if (!store.GroupOpen()) return;
+  Status written = store.CommitGroup();
+  // As for a failed apply: this replica could no longer follow the log, so stop.
+  CAIRN_ASSERT(written.IsOk(), "catalog group write failed: " + written.ToString());
 }
 
 Status CatalogServer::Fsm::Restore(std::string_view image) {

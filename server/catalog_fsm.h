@@ -29,11 +29,15 @@ class CatalogServer::Fsm final : public StateMachine {
  public:
   Fsm(CatalogServer& server, Logger& logger) : server_(server), logger_(logger) {}
 
+  // Opens a store group (StateStore::BeginGroup) on the first command of a run, so the run's
+  // commands reach RocksDB as one batch instead of one write each.
   void Apply(raft::Index index, std::string_view proposal) override;
+  // Writes the run's group.
+  void FinishApplying() override;
   std::string TakeSnapshot() override { return server_.Store().Snapshot(); }
   Status Restore(std::string_view image) override;
-  // The store records its applied index with every change, so a restart resumes after it.
-  raft::Index DurableApplied() const override { return raft::Index(server_.Store().AppliedIndex().value); }
+  // The store records its applied index with every write, so a restart resumes after it.
+  raft::Index DurableApplied() const override { return raft::Index(server_.Store().WrittenAppliedIndex().value); }
 
   uint64_t AppliedCommands() const { return applied_commands_; }
 

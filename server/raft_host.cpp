@@ -408,6 +408,11 @@ void RaftHost::ApplyEntries(std::span<const raft::Entry> entries) {
     ResolveProposal(entry);
     NoteAppliedForMembership(entry);
   }
+  // Every path that applies entries (early, after a Ready's write, or replaying the log after
+  // a restart, which arrives through the same Readies) comes through here, so a machine's
+  // deferred writes are done before control returns to the loop: when MaybeCompact snapshots
+  // the machine and compacts the log, every applied command is already written.
+  state_machine_.FinishApplying();
 }
 
 void RaftHost::ApplyBatch(const raft::Entry& entry) {

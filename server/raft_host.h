@@ -58,6 +58,13 @@ class StateMachine {
   // Applies one committed command, in log order. Leader no-ops and membership entries are not
   // passed on.
   virtual void Apply(raft::Index index, std::string_view command) = 0;
+  // Called after each run of Apply calls (one per batch of committed entries, possibly with
+  // no command in it), before the host does anything else. A machine may defer its durable
+  // writes to here, to write a whole run at once (group commit). The host takes snapshots,
+  // compacts its log and reads DurableApplied only between runs, so deferred writes are
+  // always done by then: the log is never compacted past a command the machine holds only
+  // in memory.
+  virtual void FinishApplying() {}
   // The state as of the last applied command, as an opaque image.
   virtual std::string TakeSnapshot() = 0;
   // Replaces the whole state with an image from TakeSnapshot (possibly another replica's).
@@ -67,7 +74,8 @@ class StateMachine {
   // log's snapshot to Restore (such a machine keeps its newer state instead), then re-delivers
   // only the entries after this index, from at most the durable commit index on (the commit
   // index is written lazily, so a few entries the machine holds may come again: it must
-  // ignore them).
+  // ignore them). Only what is written counts: commands whose writes FinishApplying has yet
+  // to do are not durable.
   virtual raft::Index DurableApplied() const { return raft::Index(0); }
 };
 
@@ -243,6 +251,7 @@ class RaftHost {
   void Send(std::vector<raft::Message>& messages);
   void NoteSoftState(const raft::SoftState& soft);
   void RestoreSnapshot(const raft::Snapshot& snapshot);
+  // Applies a run of committed entries, then lets the state machine finish the run.
   void ApplyEntries(std::span<const raft::Entry> entries);
   void ApplyBatch(const raft::Entry& entry);
   void ResolveProposal(const raft::Entry& entry);

@@ -1,5 +1,7 @@
 #include <rocksdb/db.h>
 
+#include <algorithm>
+
 #include "catalog/records.h"
 #include "common/codec.h"
 #include "common/crc32c.h"
@@ -314,6 +316,118 @@ TEST_SUITE("catalog.persistence") {
     CHECK_FALSE(straight.store->KvList("data/").value.empty());
     CHECK(straight.store->KvList("lock/").index > RaftIndex(0));
     CHECK(straight.store->TableIndex(Table::kSessions) > RaftIndex(200));
+  }
+
+  TEST_CASE("a group is written as one batch; a rejected command in it leaves none of its records") {
+    Fixture f;
+    REQUIRE(f.Set("a", "old").Ok());  // 1, written alone
+    f.store->BeginGroup();
+    REQUIRE(f.Set("a", "new").Ok());                                 // 2
+    REQUIRE(f.Set("b", "1").Ok());                                   // 3
+    REQUIRE(f.Cas("a", "stale", 1).code == OutcomeCode::kRejected);  // 4
+    // 5: writes t/x, then fails its check: the rollback must take t/x out of the shared batch.
+    auto txn = f.store->Txn(
+        f.Next(), f.now_millis,
+        {KvOp{KvVerb::kSet, "t/x", "x", 0, {}, {}}, KvOp{KvVerb::kCheckIndex, "a", {}, 0, RaftIndex(1), {}}});
+    REQUIRE(txn.IsOk());
+    REQUIRE_FALSE(txn->Committed());
+    REQUIRE(f.Delete("b").Ok());    // 6
+    REQUIRE(f.Set("c", "3").Ok());  // 7
+    // Memory has every command; RocksDB still ends at the command before the group.
+    CHECK(f.store->AppliedIndex() == RaftIndex(7));
+    CHECK(f.store->WrittenAppliedIndex() == RaftIndex(1));
+    CHECK(f.Get("a")->value == "new");
+    REQUIRE(f.store->CommitGroup().IsOk());
+    CHECK_FALSE(f.store->GroupOpen());
+    CHECK(f.store->WrittenAppliedIndex() == RaftIndex(7));
+    const std::string image = f.store->Snapshot();
+
+    f.store.reset();
+    auto reopened = OpenOrDie(f.dir.path);
+    CHECK(reopened->AppliedIndex() == RaftIndex(7));
+    CHECK(reopened->KvGet("a").value->value == "new");
+    CHECK(reopened->KvGet("a").value->modify_index == RaftIndex(2));
+    CHECK_FALSE(reopened->KvGet("b").value);
+    CHECK(reopened->KvList("b").index == RaftIndex(6));  // b's tombstone
+    CHECK(reopened->KvGet("c").value->value == "3");
+    CHECK_FALSE(reopened->KvGet("t/x").value);
+    // Byte for byte what memory held, table indexes included.
+    CHECK(reopened->Snapshot() == image);
+  }
+
+  TEST_CASE("a group of only rejected commands still records its applied index") {
+    Fixture f;
+    REQUIRE(f.Set("k", "v").Ok());
+    f.store->BeginGroup();
+    REQUIRE(f.Cas("k", "x", 42).code == OutcomeCode::kRejected);
+    REQUIRE(f.store->AdvanceApplied(f.Next()).IsOk());
+    REQUIRE(f.store->CommitGroup().IsOk());
+    f.store->BeginGroup();
+    REQUIRE(f.store->CommitGroup().IsOk());  // an empty group writes nothing and succeeds
+    f.store.reset();
+    auto reopened = OpenOrDie(f.dir.path);
+    CHECK(reopened->AppliedIndex() == RaftIndex(3));
+    CHECK(reopened->KvGet("k").value->value == "v");
+  }
+
+  TEST_CASE("a snapshot taken with a group open includes the group's commands") {
+    Fixture f;
+    REQUIRE(f.Set("before", "1").Ok());
+    f.store->BeginGroup();
+    REQUIRE(f.Set("inside", "2").Ok());
+    const std::string snapshot = f.store->Snapshot();
+    CHECK(StateStore::SnapshotAppliedIndex(snapshot).Value() == RaftIndex(2));
+    Fixture g;
+    REQUIRE(g.store->Restore(snapshot).IsOk());
+    CHECK(g.store->KvGet("inside").value->value == "2");
+    CHECK(g.store->AppliedIndex() == RaftIndex(2));
+    REQUIRE(f.store->CommitGroup().IsOk());
+  }
+
+  TEST_CASE("restoring or closing with a group open writes the group first") {
+    Fixture other;
+    REQUIRE(other.Set("theirs", "t").Ok());
+    const std::string image = other.store->Snapshot();
+
+    Fixture f;
+    f.store->BeginGroup();
+    REQUIRE(f.Set("mine", "m").Ok());
+    REQUIRE(f.Set("mine2", "m").Ok());
+    // A refused image changes nothing, the open group included.
+    CHECK(f.store->Restore("not a snapshot").Code() == StatusCode::kCorruption);
+    CHECK(f.store->WrittenAppliedIndex() == RaftIndex(0));
+    REQUIRE(f.store->Restore(image).IsOk());
+    CHECK(f.store->GroupOpen());
+    CHECK(f.store->WrittenAppliedIndex() == RaftIndex(1));
+    f.next = 2;
+    REQUIRE(f.Set("after", "a").Ok());
+    f.store.reset();  // closed without CommitGroup
+
+    auto reopened = OpenOrDie(f.dir.path);
+    CHECK(reopened->AppliedIndex() == RaftIndex(2));
+    CHECK(reopened->KvGet("theirs").value);
+    CHECK(reopened->KvGet("after").value);
+    CHECK_FALSE(reopened->KvGet("mine").value);
+  }
+
+  TEST_CASE("groups of any size, restarts between them, reach the same state as single writes") {
+    constexpr uint64_t kSteps = 240;
+    Fixture straight;
+    for (uint64_t i = 1; i <= kSteps; ++i) ApplyScriptStep(*straight.store, i);
+    Fixture grouped;
+    uint64_t i = 1;
+    for (uint64_t size = 1; i <= kSteps; size = size % 9 + 1) {
+      grouped.store->BeginGroup();
+      for (uint64_t end = std::min(kSteps, i + size - 1); i <= end; ++i) ApplyScriptStep(*grouped.store, i);
+      REQUIRE(grouped.store->CommitGroup().IsOk());
+      if (size == 5) {  // reopen from disk now and then
+        grouped.store.reset();
+        grouped.store = OpenOrDie(grouped.dir.path);
+      }
+    }
+    CHECK(grouped.store->Snapshot() == straight.store->Snapshot());
+    grouped.store.reset();
+    CHECK(OpenOrDie(grouped.dir.path)->Snapshot() == straight.store->Snapshot());
   }
 }
 

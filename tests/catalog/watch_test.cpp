@@ -19,6 +19,25 @@ void WatchOrDie(Fixture& f, Counter& counter, std::vector<WatchTopic> topics, Ra
 }
 
 TEST_SUITE("catalog.watch") {
+  TEST_CASE("a change inside an open group wakes its watcher at once, and reads see it") {
+    Fixture f;
+    CHECK(f.Set("other", "1").Ok());
+    std::optional<std::string> seen;
+    auto id = f.store->Watch(StateStore::TopicsForKvGet("w"), f.store->KvGet("w").index, [&] {
+      auto entry = f.store->KvGet("w").value;
+      seen = entry ? entry->value : "(missing)";
+    });
+    REQUIRE(id.IsOk());
+    REQUIRE(id->has_value());
+    f.store->BeginGroup();
+    CHECK(f.Set("other", "2").Ok());
+    CHECK_FALSE(seen);
+    CHECK(f.Set("w", "in-group").Ok());
+    CHECK(seen == "in-group");
+    CHECK(f.store->WrittenAppliedIndex() < f.store->AppliedIndex());  // fired before the write
+    REQUIRE(f.store->CommitGroup().IsOk());
+  }
+
   TEST_CASE("a key watcher wakes for its key only, once") {
     Fixture f;
     CHECK(f.Set("a", "1").Ok());

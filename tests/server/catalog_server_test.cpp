@@ -281,6 +281,38 @@ TEST_SUITE("server.catalog_server") {
     CHECK(cluster.At(follower).Raft().GetStatus().stats.applied_commands < 40);
   }
 
+  TEST_CASE("a run of concurrent writes, one rejected, is written whole before the loop moves on") {
+    Cluster cluster;
+    const int leader = cluster.Elect();
+    cluster.MustWrite(catalog::KvCommand{Kv(KvVerb::kSet, "cas", "v")});
+    // Sent together, they share Raft entries and reach each store as one group.
+    int answered = 0;
+    int rejected = 0;
+    for (int i = 0; i < 40; ++i) {
+      catalog::KvOp op =
+          i == 20 ? Kv(KvVerb::kCas, "cas", "stale", 999) : Kv(KvVerb::kSet, "g/" + std::to_string(i), "v");
+      cluster.At(leader).Write(Command{cluster.env.WallMillis(), catalog::KvCommand{op}}, [&](Result<CommandResult> r) {
+        REQUIRE(r.IsOk());
+        ++answered;
+        if (r->outcome.code == OutcomeCode::kRejected) ++rejected;
+      });
+    }
+    REQUIRE(cluster.env.RunUntil([&] { return answered == 40; }, 10s));
+    CHECK(rejected == 1);
+    cluster.WaitConverged();
+    for (int i = 1; i <= 3; ++i) {
+      CHECK_FALSE(cluster.At(i).Store().GroupOpen());
+      CHECK(cluster.At(i).Store().WrittenAppliedIndex() == cluster.At(i).Store().AppliedIndex());
+    }
+    const int follower = leader % 3 + 1;
+    const catalog::RaftIndex before = cluster.At(follower).Store().AppliedIndex();
+    cluster.Stop(follower);
+    cluster.Start(follower);
+    CHECK(cluster.At(follower).Store().AppliedIndex() == before);
+    CHECK(cluster.At(follower).Store().KvList("g/").value.size() == 39);
+    CHECK(cluster.At(follower).Store().KvGet("cas").value->value == "v");
+  }
+
   TEST_CASE("tombstones older than tombstone_ttl are reaped on every replica") {
     Cluster cluster([](CatalogServerOptions& o) {
       o.tombstone_ttl = 300ms;

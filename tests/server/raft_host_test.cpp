@@ -38,8 +38,15 @@ class ListMachine final : public StateMachine {
   void Apply(raft::Index index, std::string_view command) override {
     last_index = index;
     commands.emplace_back(command);
+    ++unfinished;
+  }
+  void FinishApplying() override {
+    unfinished = 0;
+    ++finish_calls;
   }
   std::string TakeSnapshot() override {
+    // A machine that defers its writes to FinishApplying must have done them by now.
+    if (unfinished > 0) snapshot_while_unfinished = true;
     Encoder e;
     e.PutVarint64(commands.size());
     for (const std::string& c : commands) e.PutBytes(c);
@@ -55,6 +62,9 @@ class ListMachine final : public StateMachine {
   }
   std::vector<std::string> commands;
   raft::Index last_index;
+  uint64_t unfinished = 0;  // commands applied since the last FinishApplying
+  uint64_t finish_calls = 0;
+  bool snapshot_while_unfinished = false;
 };
 
 struct Node {
@@ -289,6 +299,32 @@ TEST_SUITE("raft.host") {
     node.ProposeAll(160, 10);
     REQUIRE(node.machine.commands.size() == 170);
     for (int i = 0; i < 170; ++i) CHECK(node.machine.commands[i] == "cmd-" + std::to_string(i));
+  }
+
+  TEST_CASE("every run of applied commands is finished before a snapshot, and on replay after a restart") {
+    TempDir compacted;
+    {
+      Node node(compacted.path, 20);
+      node.WaitLeader();
+      for (int i = 0; i < 30; ++i) node.ProposeAll(i, 1);  // an entry each, so snapshots are taken
+      node.ProposeAll(30, 40);                             // and runs of many commands
+      CHECK(node.host->GetStatus().stats.snapshots_taken >= 1);
+      CHECK_FALSE(node.machine.snapshot_while_unfinished);
+      CHECK(node.machine.unfinished == 0);
+    }
+    TempDir replayed;
+    {
+      Node first(replayed.path, 0);
+      first.WaitLeader();
+      first.ProposeAll(0, 40);
+    }
+    Node node(replayed.path, 0);
+    REQUIRE(node.machine.commands.empty());  // no snapshot: the whole log is applied again
+    node.WaitLeader();
+    // The predicate runs only with control back on the loop: by then the replay is finished.
+    REQUIRE(node.env.RunUntil([&] { return node.machine.commands.size() == 40; }, 10s));
+    CHECK(node.machine.unfinished == 0);
+    CHECK(node.machine.finish_calls > 0);
   }
 
   TEST_CASE("reads pending on a follower fail promptly when the leader dies, then succeed again") {

@@ -1,0 +1,271 @@
+#include "http/http_server.h"
+
+#include <atomic>
+#include <exception>
+#include <map>
+#include <thread>
+
+#include "common/uv_env.h"
+#include "http/worker_pool.h"
+
+namespace cairn::http {
+
+namespace {
+
+// How often the loop looks for connections past their request or idle timeout.
+constexpr auto kSweepInterval = std::chrono::seconds(1);
+// After a final error reply the server keeps reading, and discarding, for this long (or up to
+// twice the buffer limit) before it closes: a client still sending the body it was refused
+// for then reads the reply instead of a connection reset (a "lingering close").
+constexpr auto kLingerFor = std::chrono::seconds(1);
+
+httplib::Response PlainResponse(int status, const std::string& text) {
+  httplib::Response response;
+  response.status = status;
+  response.set_content(text, "text/plain; charset=utf-8");
+  return response;
+}
+
+}  // namespace
+
+// Everything that lives on the server's loop thread.
+class HttpServer::Loop {
+ public:
+  Loop(const HttpServerOptions& options, const RequestHandler& handler)
+      : options_(options), handler_(handler), workers_(options.worker_threads_max) {}
+
+  Result<uint16_t> Listen() {
+    CAIRN_ASSIGN_OR_RETURN(listener_, env_.ListenTcp(NetAddress{options_.bind_host, options_.port},
+                                                     [this](std::unique_ptr<TcpStream> s) { Accept(std::move(s)); }));
+    ArmSweep();
+    return listener_->LocalAddress().port;
+  }
+
+  void RunOnThread() {
+    thread_ = std::thread([this] { env_.Run(); });
+  }
+
+  // Any thread but the loop's. Ends with the loop stopped and every thread joined.
+  void Shutdown() {
+    Status posted = env_.Post([this] { CloseEverything(); });
+    if (!posted.IsOk()) CloseEverythingWhenStopped();
+    if (thread_.joinable()) thread_.join();
+    // Handlers still running post their answers into a stopped loop, which drops them.
+    workers_.Stop();
+  }
+
+  HttpServerStats Stats() const {
+    HttpServerStats stats;
+    stats.connections_open = open_.load();
+    stats.worker_threads = workers_.Threads();
+    stats.requests = requests_.load();
+    return stats;
+  }
+
+ private:
+  struct Connection {
+    std::unique_ptr<TcpStream> stream;
+    std::string buffer;
+    bool busy = false;  // a request is with a worker
+    bool sent_continue = false;
+    bool lingering = false;  // answered with an error: discarding input until closed
+    size_t discarded = 0;
+    size_t served = 0;
+    MonoTime last_activity;
+    std::optional<MonoTime> request_started;  // the first byte of a request not yet whole
+  };
+
+  void Accept(std::unique_ptr<TcpStream> stream) {
+    if (connections_.size() >= options_.connections_max) return;  // dropping closes it
+    const uint64_t id = next_id_++;
+    Connection& c = connections_[id];
+    c.stream = std::move(stream);
+    c.last_activity = env_.Now();
+    open_ = connections_.size();
+    c.stream->Start(
+        TcpStreamHandlers{[this, id](std::string_view data) { OnData(id, data); }, [this, id](Status) { Forget(id); }});
+  }
+
+  void OnData(uint64_t id, std::string_view data) {
+    auto it = connections_.find(id);
+    if (it == connections_.end()) return;
+    Connection& c = it->second;
+    if (c.lingering) {
+      c.discarded += data.size();
+      if (c.discarded > 2 * BufferBytesMax()) Close(id);
+      return;
+    }
+    c.last_activity = env_.Now();
+    if (!c.request_started) c.request_started = c.last_activity;
+    // Pipelined bytes wait while a request runs; a client sending far more than one request
+    // can hold is cut off rather than buffered without end.
+    if (c.buffer.size() + data.size() > BufferBytesMax()) return Reply(id, PlainResponse(413, "request too large"));
+    c.buffer.append(data);
+    if (!c.busy) Dispatch(id);
+  }
+
+  size_t BufferBytesMax() const { return 2 * (options_.limits.header_bytes_max + options_.limits.body_bytes_max); }
+
+  // Parses the next request in the buffer and hands it to a worker.
+  void Dispatch(uint64_t id) {
+    Connection& c = connections_.at(id);
+    if (c.buffer.empty()) return;
+    ParseOutcome parsed = ParseRequest(c.buffer, options_.limits);
+    if (parsed.kind == ParseOutcome::Kind::kIncomplete) {
+      if (parsed.expects_continue && !c.sent_continue) {
+        c.sent_continue = true;
+        (void)c.stream->Write("HTTP/1.1 100 Continue\r\n\r\n");
+      }
+      return;
+    }
+    if (parsed.kind == ParseOutcome::Kind::kError) {
+      return Reply(id, PlainResponse(parsed.error_status, parsed.error_message));
+    }
+    c.buffer.erase(0, parsed.consumed);
+    c.busy = true;
+    c.sent_continue = false;
+    c.request_started.reset();
+    if (!c.buffer.empty()) c.request_started = env_.Now();
+    ++c.served;
+    ++requests_;
+    const bool keep_alive = parsed.keep_alive && c.served < options_.keep_alive_requests_max;
+    const NetAddress peer = c.stream->PeerAddress();
+    parsed.request.remote_addr = peer.host;
+    parsed.request.remote_port = peer.port;
+    auto request = std::make_shared<httplib::Request>(std::move(parsed.request));
+    const bool submitted = workers_.Submit([this, id, request, keep_alive] { Serve(id, *request, keep_alive); });
+    if (!submitted) Close(id);
+  }
+
+  // On a worker thread.
+  void Serve(uint64_t id, const httplib::Request& request, bool keep_alive) {
+    httplib::Response response;
+    try {
+      handler_(request, response);
+    } catch (const std::exception& e) {
+      response = PlainResponse(500, std::string("Internal error: ") + e.what());
+    } catch (...) {
+      response = PlainResponse(500, "Internal error");
+    }
+    std::string bytes = SerializeResponse(response, keep_alive, request.method == "HEAD");
+    // A stopped loop refuses the post and the answer is dropped with its connection.
+    (void)env_.Post(
+        [this, id, keep_alive, bytes = std::move(bytes)]() mutable { Answered(id, std::move(bytes), keep_alive); });
+  }
+
+  void Answered(uint64_t id, std::string bytes, bool keep_alive) {
+    auto it = connections_.find(id);
+    if (it == connections_.end()) return;  // the client went away meanwhile
+    Connection& c = it->second;
+    c.busy = false;
+    c.last_activity = env_.Now();
+    if (!c.stream->Write(std::move(bytes)).IsOk() || !keep_alive) return Close(id);
+    Dispatch(id);
+  }
+
+  // Sends a final response, then lingers before closing.
+  void Reply(uint64_t id, const httplib::Response& response) {
+    Connection& c = connections_.at(id);
+    if (!c.stream->Write(SerializeResponse(response, /*keep_alive=*/false, /*head_only=*/false)).IsOk()) {
+      return Close(id);
+    }
+    c.lingering = true;
+    c.buffer.clear();
+    c.request_started = env_.Now();
+  }
+
+  void Close(uint64_t id) {
+    auto it = connections_.find(id);
+    if (it == connections_.end()) return;
+    it->second.stream->Close();
+    Forget(id);
+  }
+
+  void Forget(uint64_t id) {
+    connections_.erase(id);
+    open_ = connections_.size();
+  }
+
+  void ArmSweep() {
+    sweep_timer_ = env_.StartTimer(kSweepInterval, [this] {
+      Sweep();
+      ArmSweep();
+    });
+  }
+
+  void Sweep() {
+    const MonoTime now = env_.Now();
+    std::vector<uint64_t> late, idle;
+    for (const auto& [id, c] : connections_) {
+      if (c.busy) continue;
+      if (c.lingering) {
+        if (now - *c.request_started > kLingerFor) idle.push_back(id);
+        continue;
+      }
+      if (c.request_started && now - *c.request_started > options_.request_timeout) late.push_back(id);
+      if (!c.request_started && now - c.last_activity > options_.idle_timeout) idle.push_back(id);
+    }
+    for (uint64_t id : late) Reply(id, PlainResponse(408, "request not received in time"));
+    for (uint64_t id : idle) Close(id);
+  }
+
+  void CloseEverything() {
+    if (sweep_timer_ != 0) env_.CancelTimer(sweep_timer_);
+    sweep_timer_ = 0;
+    listener_.reset();
+    for (auto& [id, c] : connections_) c.stream->Close();
+    connections_.clear();
+    open_ = 0;
+    env_.Stop();
+  }
+
+  // The loop never ran (or already stopped): its handles are closed from this thread.
+  void CloseEverythingWhenStopped() {
+    if (thread_.joinable()) thread_.join();
+    listener_.reset();
+    connections_.clear();
+    open_ = 0;
+  }
+
+  const HttpServerOptions& options_;
+  const RequestHandler& handler_;
+  // Declared before what it hands out, so that it is destroyed after them.
+  UvEnv env_;
+  WorkerPool workers_;
+  std::unique_ptr<TcpListener> listener_;
+  std::map<uint64_t, Connection> connections_;
+  uint64_t next_id_ = 1;
+  TimerId sweep_timer_ = 0;
+  std::thread thread_;
+  std::atomic<size_t> open_{0};
+  std::atomic<uint64_t> requests_{0};
+};
+
+HttpServer::HttpServer(HttpServerOptions options, RequestHandler handler)
+    : options_(std::move(options)), handler_(std::move(handler)) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Status HttpServer::Start() {
+  if (loop_) return Status::FailedPrecondition("HTTP server already started");
+  auto loop = std::make_unique<Loop>(options_, handler_);
+  Result<uint16_t> port = loop->Listen();
+  if (!port.IsOk()) {
+    return Status::IoError("cannot bind the HTTP API to " + options_.bind_host + ":" + std::to_string(options_.port) +
+                           ": " + port.GetStatus().ToString());
+  }
+  port_ = *port;
+  loop->RunOnThread();
+  loop_ = std::move(loop);
+  return OkStatus();
+}
+
+void HttpServer::Stop() {
+  if (!loop_) return;
+  loop_->Shutdown();
+  loop_.reset();
+}
+
+HttpServerStats HttpServer::Stats() const { return loop_ ? loop_->Stats() : HttpServerStats{}; }
+
+}  // namespace cairn::http

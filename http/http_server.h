@@ -1,0 +1,78 @@
+// HttpServer: an event-driven HTTP/1.1 server.
+//
+// One thread runs a libuv loop (a UvEnv of the server's own) that accepts connections, reads
+// and parses requests (http/request_parser.h) and writes responses. Each complete request runs
+// on a WorkerPool thread, because handlers may block (a Raft commit, a blocking query); the
+// response goes back to the loop to be written. An idle keep-alive connection costs its buffer
+// and a socket, not a thread, so thousands of clients can stay connected.
+//
+// A connection runs one request at a time: pipelined requests wait, buffered, until the one
+// before has been answered. Limits: connections_max (extra connections are closed at once),
+// the parser's header and body limits (431/413, then close), a request that does not arrive
+// whole within request_timeout (408, then close), and keep-alive connections idle longer than
+// idle_timeout (closed).
+#pragma once
+
+#include <httplib.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "http/request_parser.h"
+
+namespace cairn::http {
+
+struct HttpServerOptions {
+  std::string bind_host = "127.0.0.1";  // a dotted quad
+  uint16_t port = 0;                    // 0: an ephemeral port (see HttpServer::Port)
+  ParserLimits limits;
+  size_t connections_max = 16384;
+  // Handler threads; a blocking query holds one while it waits.
+  size_t worker_threads_max = 512;
+  // Requests served on one connection before the server closes it.
+  size_t keep_alive_requests_max = 100000;
+  std::chrono::milliseconds request_timeout{30000};
+  std::chrono::milliseconds idle_timeout{120000};
+};
+
+// Fills `response` for `request`; runs on a worker thread. An exception becomes a 500.
+using RequestHandler = std::function<void(const httplib::Request& request, httplib::Response& response)>;
+
+struct HttpServerStats {
+  size_t connections_open = 0;
+  size_t worker_threads = 0;
+  uint64_t requests = 0;
+};
+
+class HttpServer {
+ public:
+  HttpServer(HttpServerOptions options, RequestHandler handler);
+  ~HttpServer();  // Stop()
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and starts the loop thread. kIoError when the address cannot be bound,
+  // kFailedPrecondition when already started.
+  Status Start();
+  // The bound port; 0 before Start.
+  uint16_t Port() const { return port_; }
+  // Closes the listener and every connection, waits for running handlers and joins the
+  // threads. Idempotent. A handler blocked in a query holds Stop until it returns.
+  void Stop();
+  // Safe from any thread while running.
+  HttpServerStats Stats() const;
+
+ private:
+  class Loop;
+  HttpServerOptions options_;
+  RequestHandler handler_;
+  std::unique_ptr<Loop> loop_;
+  uint16_t port_ = 0;
+};
+
+}  // namespace cairn::http
