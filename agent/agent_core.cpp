@@ -199,7 +199,8 @@ void AgentCore::Read(const http::QueryOptions& options, const std::vector<catalo
     done(Status::Unavailable("No cluster leader"));
     return;
   }
-  auto run = [this, options, topics, read, woken = std::move(woken), done = std::move(done)]() mutable {
+  // `done` is copied, not moved: a consistent read's barrier below still needs it when it fails.
+  auto run = [this, options, topics, read, woken = std::move(woken), done]() mutable {
     ReadPass pass;
     pass.meta = Meta();
     const catalog::RaftIndex index = read(server_->Store());

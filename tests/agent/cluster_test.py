@@ -17,11 +17,9 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "compat"))
-from cairn_agent import Server  # noqa: E402
+from cairn_agent import cluster_leader as leader_of, http_request as request, start_servers  # noqa: E402
 
 SERVERS = []
 
@@ -36,17 +34,6 @@ def fail(message):
     raise SystemExit(1)
 
 
-def request(server, method, path, body=None, timeout=10):
-    """Returns (status, headers, body bytes); status 0 when the server cannot be reached."""
-    data = body.encode() if isinstance(body, str) else body
-    req = urllib.request.Request(f"http://{server.address}{path}", data=data, method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, dict(r.headers), r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
-    except OSError:
-        return 0, {}, b""
 
 
 def wait_for(what, predicate, timeout):
@@ -59,23 +46,6 @@ def wait_for(what, predicate, timeout):
     fail(f"timed out after {timeout} s waiting for {what}")
 
 
-def leader_of(servers):
-    """The name of the server every live server names as leader, if they agree."""
-    answers = set()
-    for s in servers:
-        if not s.alive():
-            continue
-        status, _, body = request(s, "GET", "/v1/status/leader", timeout=2)
-        if status != 200 or body in (b'""', b""):
-            return None
-        answers.add(json.loads(body))
-    if len(answers) != 1:
-        return None
-    address = answers.pop()
-    for s in servers:
-        if s.alive() and address.endswith(f":{s.server_port}"):
-            return s
-    return None
 
 
 def put(server, key, value):
@@ -91,11 +61,7 @@ def get(server, key, mode="stale"):
 def main():
     binary = sys.argv[1]
     work = tempfile.mkdtemp(prefix="cairn-cluster-")
-    SERVERS.extend(Server(binary, work, f"s{i}", 3) for i in (1, 2, 3))
-    for s in SERVERS:
-        s.join_ports = [other.serf_port for other in SERVERS if other is not s]
-    for s in SERVERS:
-        s.start()
+    SERVERS.extend(start_servers(binary, work))
     started = time.monotonic()
     leader = wait_for("a leader all three agree on", lambda: leader_of(SERVERS), 30)
     print(f"  ok   leader {leader.name} elected {time.monotonic() - started:.2f} s after start", flush=True)
@@ -110,7 +76,7 @@ def main():
     print("  ok   writes forwarded from followers; consistent and stale reads agree", flush=True)
 
     _, headers, _ = request(followers[1], "GET", "/v1/kv/cluster/watched")
-    index = headers.get("X-Consul-Index", "0")
+    index = headers.get("x-consul-index", "0")
     woke = {}
 
     def blocking_read():

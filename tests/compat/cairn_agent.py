@@ -3,12 +3,14 @@
 Every agent gets its own free ports on 127.0.0.1 and its output in a log file; a failure
 prints the tail of that log and the command that reproduces the run.
 """
+import json
 import os
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 
@@ -173,3 +175,45 @@ class Server(_Process):
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
+
+
+def http_request(server, method, path, body=None, timeout=10):
+    """Returns (status, headers with lower-case names, body bytes); status 0 when unreachable.
+    A dict or list body is sent as JSON."""
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body)
+    data = body.encode() if isinstance(body, str) else body
+    req = urllib.request.Request(f"http://{server.address}{path}", data=data, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+    except OSError:
+        return 0, {}, b""
+
+
+def cluster_leader(servers):
+    """The server every live server in `servers` names as leader, if they agree."""
+    answers = set()
+    for s in servers:
+        if not s.alive():
+            continue
+        status, _, body = http_request(s, "GET", "/v1/status/leader", timeout=2)
+        if status != 200 or body in (b'""', b""):
+            return None
+        answers.add(json.loads(body))
+    if len(answers) != 1:
+        return None
+    address = answers.pop()
+    return next((s for s in servers if s.alive() and address == f"127.0.0.1:{s.server_port}"), None)
+
+
+def start_servers(binary, work, count=3):
+    """`count` servers named s1..sN, each joining the others through gossip, all started."""
+    servers = [Server(binary, work, f"s{i}", count) for i in range(1, count + 1)]
+    for s in servers:
+        s.join_ports = [other.serf_port for other in servers if other is not s]
+    for s in servers:
+        s.start()
+    return servers
