@@ -166,6 +166,24 @@ Result<http::QueryMeta> AgentBackend::BlockingQuery(const http::QueryOptions& op
   }
 }
 
+Result<http::Backend::QueryPass> AgentBackend::QueryOnce(const http::QueryOptions& options,
+                                                         const std::vector<catalog::WatchTopic>& topics,
+                                                         const http::ReadFn& read, std::function<void()> wake) {
+  for (;;) {
+    Result<ReadPass> pass = CallOnLoop<ReadPass>(env_, kWriteTimeout, [this, options, topics, read, wake](auto done) {
+      core_.Read(options, topics, read, wake, std::move(done));
+    });
+    if (!pass.IsOk()) return pass.GetStatus();
+    if (pass->watch) return QueryPass{pass->meta, *pass->watch};
+    if (pass->meta.index != 0 || options.min_index == 0) return QueryPass{pass->meta, std::nullopt};
+    // The state moved while the watch was being registered: read again at once.
+  }
+}
+
+void AgentBackend::CancelQueryWatch(uint64_t watch) {
+  (void)env_.Post([this, watch] { core_.CancelWatch(catalog::WatchId(watch)); });
+}
+
 Result<std::pair<catalog::TxnResult, http::QueryMeta>> AgentBackend::ReadTxn(const http::QueryOptions& options,
                                                                              const std::vector<catalog::TxnOp>& ops) {
   using Answer = std::pair<catalog::TxnResult, http::QueryMeta>;

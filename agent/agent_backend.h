@@ -29,6 +29,9 @@ class AgentBackend final : public http::Backend {
   Result<catalog::Session> RenewSession(const std::string& id) override;
   Result<http::QueryMeta> Query(const http::QueryOptions& options, const std::vector<catalog::WatchTopic>& topics,
                                 const http::ReadFn& read) override;
+  Result<QueryPass> QueryOnce(const http::QueryOptions& options, const std::vector<catalog::WatchTopic>& topics,
+                              const http::ReadFn& read, std::function<void()> wake) override;
+  void CancelQueryWatch(uint64_t watch) override;
   Result<std::pair<catalog::TxnResult, http::QueryMeta>> ReadTxn(const http::QueryOptions& options,
                                                                  const std::vector<catalog::TxnOp>& ops) override;
 

@@ -2,6 +2,7 @@
 // running agent's HTTP API (agent/cli/).
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <iostream>
 #include <string>
@@ -12,6 +13,16 @@
 #include "agent/cli/cli.h"
 
 namespace {
+
+// Every HTTP client connection, held blocking query included, is a descriptor, and the usual
+// soft limit (1,024) is far below what a server agent should hold: take the hard limit, as
+// Go programs such as Consul do at start.
+void RaiseDescriptorLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) std::cerr << "cairn agent: could not raise the open file limit\n";
+}
 
 // Runs the agent until SIGINT or SIGTERM. The signals are blocked in every thread and taken
 // by one waiting thread, so no handler runs inside the agent's threads.
@@ -30,6 +41,7 @@ int RunAgent(const std::vector<std::string>& args) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  RaiseDescriptorLimit();
 
   auto agent = cairn::Agent::Start(std::move(*config));
   if (!agent.IsOk()) {

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <chrono>
 #include <regex>
 
 #include "http/json_fields.h"
@@ -20,6 +21,16 @@ std::string LiteralPrefix(const std::string& pattern) {
 
 }  // namespace
 
+struct HttpApi::RouteTable {
+  struct CompiledRoute {
+    std::string method;
+    std::string prefix;  // the pattern's literal start
+    std::regex pattern;
+    Handler handler;
+  };
+  std::vector<CompiledRoute> routes;
+};
+
 HttpApi::HttpApi(Backend& backend, ApiOptions options) : backend_(backend), options_(std::move(options)) {}
 
 HttpApi::~HttpApi() { Stop(); }
@@ -34,20 +45,20 @@ void HttpApi::InstallRoutes() {
   AddAgentRoutes(routes);
   AddStatusRoutes(routes);
   AddInternalRoutes(routes);
-  routes_.clear();
+  routes_ = std::make_unique<RouteTable>();
   for (Route& route : routes) {
-    routes_.push_back(
-        CompiledRoute{route.method, LiteralPrefix(route.pattern), std::regex(route.pattern), std::move(route.handler)});
+    routes_->routes.push_back(RouteTable::CompiledRoute{route.method, LiteralPrefix(route.pattern),
+                                                        std::regex(route.pattern), std::move(route.handler)});
   }
 }
 
-void HttpApi::Dispatch(const httplib::Request& req, httplib::Response& res) const {
+void HttpApi::Dispatch(const httplib::Request& req, httplib::Response& res, RequestControl& control) const {
   // A HEAD is answered as its GET, without the body (the server drops it).
   const std::string& method = req.method == "HEAD" ? std::string("GET") : req.method;
   // Handlers read path captures from req.matches; the request is this call's own to fill.
   auto& request = const_cast<httplib::Request&>(req);
   std::string allowed;
-  for (const CompiledRoute& route : routes_) {
+  for (const RouteTable::CompiledRoute& route : routes_->routes) {
     if (!req.path.starts_with(route.prefix)) continue;
     std::smatch matches;
     if (!std::regex_match(req.path, matches, route.pattern)) continue;
@@ -56,7 +67,7 @@ void HttpApi::Dispatch(const httplib::Request& req, httplib::Response& res) cons
       continue;
     }
     request.matches = std::move(matches);
-    ApiContext ctx{backend_, options_};
+    ApiContext ctx{backend_, options_, &control};
     route.handler(ctx, req, res);
     return;
   }
@@ -79,8 +90,9 @@ Status HttpApi::Start() {
   server_options.worker_threads_max = options_.worker_threads;
   server_options.keep_alive_requests_max = options_.keep_alive_requests_max;
   server_options.connections_max = options_.connections_max;
-  auto server = std::make_unique<HttpServer>(
-      server_options, [this](const httplib::Request& req, httplib::Response& res) { Dispatch(req, res); });
+  auto server =
+      std::make_unique<HttpServer>(server_options, [this](const httplib::Request& req, httplib::Response& res,
+                                                          RequestControl& control) { Dispatch(req, res, control); });
   CAIRN_RETURN_IF_ERROR(server->Start());
   port_ = server->Port();
   server_ = std::move(server);
@@ -93,10 +105,43 @@ void HttpApi::Stop() {
   server_.reset();
 }
 
+namespace {
+
+// What a blocking query keeps between its runs while it waits without a thread.
+struct BlockingState {
+  std::chrono::steady_clock::time_point deadline;
+};
+
+// A blocking query that waits without a thread: each run reads once; if the answer is not
+// newer than ?index, it defers the request until a watch fires or the deadline (fixed by the
+// first run, jitter included) passes. The run after the deadline answers with what is there.
+bool RunDeferrableQuery(ApiContext& ctx, httplib::Response& res, QueryOptions options,
+                        const std::vector<catalog::WatchTopic>& topics, const ReadFn& read) {
+  RequestControl& control = *ctx.control;
+  const auto now = std::chrono::steady_clock::now();
+  if (!control.State()) control.State() = std::make_shared<BlockingState>(BlockingState{now + options.max_wait});
+  const auto deadline = static_cast<BlockingState*>(control.State().get())->deadline;
+  if (now >= deadline) options.min_index = 0;
+  Result<Backend::QueryPass> pass = ctx.backend.QueryOnce(options, topics, read, control.Resumer());
+  if (Failed(res, pass)) return false;
+  if (!pass->watch) {
+    SetQueryMeta(res, pass->meta);
+    return true;
+  }
+  Backend& backend = ctx.backend;
+  control.Defer(deadline, [&backend, watch = *pass->watch] { backend.CancelQueryWatch(watch); });
+  return false;
+}
+
+}  // namespace
+
 bool RunQuery(ApiContext& ctx, const httplib::Request& req, httplib::Response& res,
               const std::vector<catalog::WatchTopic>& topics, const ReadFn& read) {
   Result<QueryOptions> options = ParseQueryOptions(req, ctx.options.blocking);
   if (Failed(res, options)) return false;
+  if (ctx.control != nullptr && options->min_index > 0) {
+    return RunDeferrableQuery(ctx, res, *options, topics, read);
+  }
   Result<QueryMeta> meta = ctx.backend.Query(*options, topics, read);
   if (Failed(res, meta)) return false;
   SetQueryMeta(res, *meta);

@@ -8,11 +8,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
-#include <regex>
 #include <string>
-#include <vector>
 
 #include "catalog/catalog_limits.h"
 #include "common/status.h"
@@ -61,20 +58,15 @@ class HttpApi {
   void Stop();
 
  private:
-  struct CompiledRoute {
-    std::string method;
-    std::string prefix;  // the pattern's literal start
-    std::regex pattern;
-    std::function<void(ApiContext&, const httplib::Request&, httplib::Response&)> handler;
-  };
+  struct RouteTable;  // compiled route patterns (api_server.cpp)
   void InstallRoutes();
   // Routes one request (on a worker thread): its handler, 405 for a known path asked with
   // another method, or 404.
-  void Dispatch(const httplib::Request& req, httplib::Response& res) const;
+  void Dispatch(const httplib::Request& req, httplib::Response& res, RequestControl& control) const;
 
   Backend& backend_;
   ApiOptions options_;
-  std::vector<CompiledRoute> routes_;
+  std::unique_ptr<RouteTable> routes_;
   std::unique_ptr<HttpServer> server_;
   uint16_t port_ = 0;
 };

@@ -119,6 +119,24 @@ class Backend {
   virtual Result<QueryMeta> Query(const QueryOptions& options, const std::vector<catalog::WatchTopic>& topics,
                                   const ReadFn& read) = 0;
 
+  // One pass of a blocking query, for a caller that waits without a thread. Runs `read` as
+  // Query does; when its index is not above options.min_index (> 0), it leaves a one-shot
+  // watch on `topics` that calls `wake` (from any thread) when one changes, and returns its id
+  // in `watch`: the caller then waits for `wake` (and reads again), or gives up and calls
+  // CancelQueryWatch. This default, for backends without such watches, blocks as Query does
+  // and never sets `watch`.
+  struct QueryPass {
+    QueryMeta meta;
+    std::optional<uint64_t> watch;
+  };
+  virtual Result<QueryPass> QueryOnce(const QueryOptions& options, const std::vector<catalog::WatchTopic>& topics,
+                                      const ReadFn& read, std::function<void()> /*wake*/) {
+    Result<QueryMeta> meta = Query(options, topics, read);
+    if (!meta.IsOk()) return meta.GetStatus();
+    return QueryPass{*meta, std::nullopt};
+  }
+  virtual void CancelQueryWatch(uint64_t /*watch*/) {}
+
   // A read-only transaction (every op a read verb), served as Query serves reads.
   virtual Result<std::pair<catalog::TxnResult, QueryMeta>> ReadTxn(const QueryOptions& options,
                                                                    const std::vector<catalog::TxnOp>& ops) = 0;

@@ -1,8 +1,11 @@
 #include "http/http_server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <exception>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include "common/uv_env.h"
@@ -28,11 +31,71 @@ httplib::Response PlainResponse(int status, const std::string& text) {
 
 }  // namespace
 
+namespace {
+
+// One request from the moment it is parsed until it is answered or dropped. Shared between
+// the loop (which owns it through its connection) and the worker running it.
+struct PendingRequest {
+  enum class Phase { kRunning, kDeferred };
+  uint64_t connection = 0;
+  httplib::Request request;
+  bool keep_alive = false;
+  std::shared_ptr<void> state;  // RequestControl::State
+  // Loop thread only:
+  Phase phase = Phase::kRunning;
+  bool resume_early = false;  // a resume arrived while the request was still running
+  std::function<void()> give_up;
+  TimerId timer = 0;
+};
+
+// The way back to the loop for resumers, which may outlive the server.
+struct LoopHandle {
+  std::mutex mu;
+  Env* env = nullptr;  // null once the loop has stopped
+  std::function<void(const std::shared_ptr<PendingRequest>&)> resume;
+};
+
+// One run of a request on a worker thread.
+class Control final : public RequestControl {
+ public:
+  Control(std::shared_ptr<PendingRequest> pending, std::shared_ptr<LoopHandle> handle)
+      : pending_(std::move(pending)), handle_(std::move(handle)) {}
+
+  void Defer(std::chrono::steady_clock::time_point deadline, std::function<void()> give_up) override {
+    deferred_ = true;
+    deadline_ = deadline;
+    give_up_ = std::move(give_up);
+  }
+  std::function<void()> Resumer() override {
+    return [weak = std::weak_ptr<PendingRequest>(pending_), handle = handle_] {
+      std::shared_ptr<PendingRequest> pending = weak.lock();
+      if (!pending) return;
+      std::lock_guard<std::mutex> lock(handle->mu);
+      if (handle->env == nullptr) return;
+      (void)handle->env->Post([handle, pending] { handle->resume(pending); });
+    };
+  }
+  std::shared_ptr<void>& State() override { return pending_->state; }
+
+  bool deferred_ = false;
+  std::chrono::steady_clock::time_point deadline_;
+  std::function<void()> give_up_;
+
+ private:
+  std::shared_ptr<PendingRequest> pending_;
+  std::shared_ptr<LoopHandle> handle_;
+};
+
+}  // namespace
+
 // Everything that lives on the server's loop thread.
 class HttpServer::Loop {
  public:
   Loop(const HttpServerOptions& options, const RequestHandler& handler)
-      : options_(options), handler_(handler), workers_(options.worker_threads_max) {}
+      : options_(options), handler_(handler), workers_(options.worker_threads_max) {
+    handle_->env = &env_;
+    handle_->resume = [this](const std::shared_ptr<PendingRequest>& pending) { Resume(pending); };
+  }
 
   Result<uint16_t> Listen() {
     CAIRN_ASSIGN_OR_RETURN(listener_, env_.ListenTcp(NetAddress{options_.bind_host, options_.port},
@@ -50,6 +113,10 @@ class HttpServer::Loop {
     Status posted = env_.Post([this] { CloseEverything(); });
     if (!posted.IsOk()) CloseEverythingWhenStopped();
     if (thread_.joinable()) thread_.join();
+    {
+      std::lock_guard<std::mutex> lock(handle_->mu);
+      handle_->env = nullptr;
+    }
     // Handlers still running post their answers into a stopped loop, which drops them.
     workers_.Stop();
   }
@@ -57,6 +124,7 @@ class HttpServer::Loop {
   HttpServerStats Stats() const {
     HttpServerStats stats;
     stats.connections_open = open_.load();
+    stats.requests_deferred = deferred_.load();
     stats.worker_threads = workers_.Threads();
     stats.requests = requests_.load();
     return stats;
@@ -66,7 +134,7 @@ class HttpServer::Loop {
   struct Connection {
     std::unique_ptr<TcpStream> stream;
     std::string buffer;
-    bool busy = false;  // a request is with a worker
+    std::shared_ptr<PendingRequest> pending;  // the request being served, if any
     bool sent_continue = false;
     bool lingering = false;  // answered with an error: discarding input until closed
     size_t discarded = 0;
@@ -101,7 +169,7 @@ class HttpServer::Loop {
     // can hold is cut off rather than buffered without end.
     if (c.buffer.size() + data.size() > BufferBytesMax()) return Reply(id, PlainResponse(413, "request too large"));
     c.buffer.append(data);
-    if (!c.busy) Dispatch(id);
+    if (!c.pending) Dispatch(id);
   }
 
   size_t BufferBytesMax() const { return 2 * (options_.limits.header_bytes_max + options_.limits.body_bytes_max); }
@@ -122,44 +190,108 @@ class HttpServer::Loop {
       return Reply(id, PlainResponse(parsed.error_status, parsed.error_message));
     }
     c.buffer.erase(0, parsed.consumed);
-    c.busy = true;
     c.sent_continue = false;
     c.request_started.reset();
     if (!c.buffer.empty()) c.request_started = env_.Now();
     ++c.served;
     ++requests_;
-    const bool keep_alive = parsed.keep_alive && c.served < options_.keep_alive_requests_max;
+    auto pending = std::make_shared<PendingRequest>();
+    pending->connection = id;
+    pending->keep_alive = parsed.keep_alive && c.served < options_.keep_alive_requests_max;
     const NetAddress peer = c.stream->PeerAddress();
     parsed.request.remote_addr = peer.host;
     parsed.request.remote_port = peer.port;
-    auto request = std::make_shared<httplib::Request>(std::move(parsed.request));
-    const bool submitted = workers_.Submit([this, id, request, keep_alive] { Serve(id, *request, keep_alive); });
-    if (!submitted) Close(id);
+    pending->request = std::move(parsed.request);
+    c.pending = pending;
+    Submit(pending);
+  }
+
+  void Submit(const std::shared_ptr<PendingRequest>& pending) {
+    pending->phase = PendingRequest::Phase::kRunning;
+    if (!workers_.Submit([this, pending] { Run(pending); })) Close(pending->connection);
   }
 
   // On a worker thread.
-  void Serve(uint64_t id, const httplib::Request& request, bool keep_alive) {
+  void Run(const std::shared_ptr<PendingRequest>& pending) {
     httplib::Response response;
+    Control control(pending, handle_);
     try {
-      handler_(request, response);
+      handler_(pending->request, response, control);
     } catch (const std::exception& e) {
+      control.deferred_ = false;
       response = PlainResponse(500, std::string("Internal error: ") + e.what());
     } catch (...) {
+      control.deferred_ = false;
       response = PlainResponse(500, "Internal error");
     }
-    std::string bytes = SerializeResponse(response, keep_alive, request.method == "HEAD");
-    // A stopped loop refuses the post and the answer is dropped with its connection.
-    (void)env_.Post(
-        [this, id, keep_alive, bytes = std::move(bytes)]() mutable { Answered(id, std::move(bytes), keep_alive); });
+    if (control.deferred_) {
+      // A stopped loop refuses the post; the request is dropped with its connection.
+      (void)env_.Post([this, pending, deadline = control.deadline_, give_up = std::move(control.give_up_)]() mutable {
+        Deferred(pending, deadline, std::move(give_up));
+      });
+      return;
+    }
+    std::string bytes = SerializeResponse(response, pending->keep_alive, pending->request.method == "HEAD");
+    (void)env_.Post([this, pending, bytes = std::move(bytes)]() mutable { Answered(pending, std::move(bytes)); });
   }
 
-  void Answered(uint64_t id, std::string bytes, bool keep_alive) {
-    auto it = connections_.find(id);
-    if (it == connections_.end()) return;  // the client went away meanwhile
-    Connection& c = it->second;
-    c.busy = false;
+  bool Current(const std::shared_ptr<PendingRequest>& pending) const {
+    auto it = connections_.find(pending->connection);
+    return it != connections_.end() && it->second.pending == pending;
+  }
+
+  void Deferred(const std::shared_ptr<PendingRequest>& pending, std::chrono::steady_clock::time_point deadline,
+                std::function<void()> give_up) {
+    if (!Current(pending)) {  // the client went away meanwhile
+      if (give_up) give_up();
+      return;
+    }
+    pending->give_up = std::move(give_up);
+    if (pending->resume_early) {
+      pending->resume_early = false;
+      pending->give_up = nullptr;
+      return Submit(pending);
+    }
+    pending->phase = PendingRequest::Phase::kDeferred;
+    ++deferred_;
+    const auto delay =
+        std::max(deadline - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration::zero());
+    pending->timer = env_.StartTimer(std::chrono::duration_cast<Duration>(delay), [this, pending] {
+      pending->timer = 0;
+      StopWaiting(pending, /*gave_up=*/true);
+      Submit(pending);
+    });
+  }
+
+  void Resume(const std::shared_ptr<PendingRequest>& pending) {
+    if (!Current(pending)) return;
+    if (pending->phase == PendingRequest::Phase::kRunning) {
+      pending->resume_early = true;
+      return;
+    }
+    StopWaiting(pending, /*gave_up=*/false);
+    Submit(pending);
+  }
+
+  // Ends a deferred request's wait; `gave_up` runs its give-up call (the resumer will not come).
+  void StopWaiting(const std::shared_ptr<PendingRequest>& pending, bool gave_up) {
+    if (pending->phase != PendingRequest::Phase::kDeferred) return;
+    pending->phase = PendingRequest::Phase::kRunning;
+    --deferred_;
+    if (pending->timer != 0) env_.CancelTimer(pending->timer);
+    pending->timer = 0;
+    std::function<void()> give_up = std::move(pending->give_up);
+    pending->give_up = nullptr;
+    if (gave_up && give_up) give_up();
+  }
+
+  void Answered(const std::shared_ptr<PendingRequest>& pending, std::string bytes) {
+    if (!Current(pending)) return;  // the client went away meanwhile
+    const uint64_t id = pending->connection;
+    Connection& c = connections_.at(id);
+    c.pending.reset();
     c.last_activity = env_.Now();
-    if (!c.stream->Write(std::move(bytes)).IsOk() || !keep_alive) return Close(id);
+    if (!c.stream->Write(std::move(bytes)).IsOk() || !pending->keep_alive) return Close(id);
     Dispatch(id);
   }
 
@@ -182,7 +314,10 @@ class HttpServer::Loop {
   }
 
   void Forget(uint64_t id) {
-    connections_.erase(id);
+    auto it = connections_.find(id);
+    if (it == connections_.end()) return;
+    if (it->second.pending) StopWaiting(it->second.pending, /*gave_up=*/true);
+    connections_.erase(it);
     open_ = connections_.size();
   }
 
@@ -197,7 +332,7 @@ class HttpServer::Loop {
     const MonoTime now = env_.Now();
     std::vector<uint64_t> late, idle;
     for (const auto& [id, c] : connections_) {
-      if (c.busy) continue;
+      if (c.pending) continue;
       if (c.lingering) {
         if (now - *c.request_started > kLingerFor) idle.push_back(id);
         continue;
@@ -213,9 +348,9 @@ class HttpServer::Loop {
     if (sweep_timer_ != 0) env_.CancelTimer(sweep_timer_);
     sweep_timer_ = 0;
     listener_.reset();
-    for (auto& [id, c] : connections_) c.stream->Close();
-    connections_.clear();
-    open_ = 0;
+    std::vector<uint64_t> ids;
+    for (const auto& [id, c] : connections_) ids.push_back(id);
+    for (uint64_t id : ids) Close(id);
     env_.Stop();
   }
 
@@ -231,6 +366,7 @@ class HttpServer::Loop {
   const RequestHandler& handler_;
   // Declared before what it hands out, so that it is destroyed after them.
   UvEnv env_;
+  std::shared_ptr<LoopHandle> handle_ = std::make_shared<LoopHandle>();
   WorkerPool workers_;
   std::unique_ptr<TcpListener> listener_;
   std::map<uint64_t, Connection> connections_;
@@ -238,6 +374,7 @@ class HttpServer::Loop {
   TimerId sweep_timer_ = 0;
   std::thread thread_;
   std::atomic<size_t> open_{0};
+  std::atomic<size_t> deferred_{0};
   std::atomic<uint64_t> requests_{0};
 };
 

@@ -6,6 +6,9 @@
 // response goes back to the loop to be written. An idle keep-alive connection costs its buffer
 // and a socket, not a thread, so thousands of clients can stay connected.
 //
+// A handler may also defer its answer (RequestControl): the request then waits without a
+// thread until it is resumed or its deadline passes, and runs again. Blocking queries wait so.
+//
 // A connection runs one request at a time: pipelined requests wait, buffered, until the one
 // before has been answered. Limits: connections_max (extra connections are closed at once),
 // the parser's header and body limits (431/413, then close), a request that does not arrive
@@ -40,11 +43,31 @@ struct HttpServerOptions {
   std::chrono::milliseconds idle_timeout{120000};
 };
 
-// Fills `response` for `request`; runs on a worker thread. An exception becomes a 500.
-using RequestHandler = std::function<void(const httplib::Request& request, httplib::Response& response)>;
+// What a handler may do besides answering: defer the answer. A deferred request holds no
+// thread; it runs again (the handler is called anew, with the same request and control and a
+// fresh response) when the resumer is called or the deadline passes, whichever comes first.
+class RequestControl {
+ public:
+  virtual ~RequestControl() = default;
+  // Ends this run without an answer. `give_up` runs once, on the server's thread, if the server
+  // stops waiting for the resumer (the deadline passed, the client went away, the server
+  // stopped), e.g. to cancel what would have called the resumer.
+  virtual void Defer(std::chrono::steady_clock::time_point deadline, std::function<void()> give_up) = 0;
+  // Runs the request again soon. Callable from any thread, before or after Defer, any number
+  // of times, also after the request or the server has gone (then it does nothing).
+  virtual std::function<void()> Resumer() = 0;
+  // Whatever the handler keeps from one run to the next; empty on the first run.
+  virtual std::shared_ptr<void>& State() = 0;
+};
+
+// Fills `response` for `request`, or defers it through `control`; runs on a worker thread. An
+// exception becomes a 500.
+using RequestHandler =
+    std::function<void(const httplib::Request& request, httplib::Response& response, RequestControl& control)>;
 
 struct HttpServerStats {
   size_t connections_open = 0;
+  size_t requests_deferred = 0;  // waiting for a resume, holding no thread
   size_t worker_threads = 0;
   uint64_t requests = 0;
 };

@@ -17,6 +17,8 @@ namespace cairn::http {
 struct ApiContext {
   Backend& backend;
   const ApiOptions& options;
+  // Lets a blocking query wait without holding a thread (null: it blocks its thread).
+  RequestControl* control = nullptr;
 };
 
 using Handler = std::function<void(ApiContext& ctx, const httplib::Request& req, httplib::Response& res)>;

@@ -82,14 +82,31 @@ class RawClient {
   std::string received_;
 };
 
-// Echoes the method, the path and the body; `/block` waits until released.
+// Echoes the method, the path and the body; `/block` waits until released; `/defer` defers
+// its first run (deadline 300 ms), keeping the resumer, and answers with the run count after.
 struct EchoHandler {
   std::mutex mu;
   std::condition_variable cv;
   bool released = false;
   std::atomic<int> blocked{0};
+  std::function<void()> resumer;
+  std::atomic<int> gave_up{0};
 
-  void operator()(const httplib::Request& req, httplib::Response& res) {
+  void operator()(const httplib::Request& req, httplib::Response& res, cairn::http::RequestControl& control) {
+    if (req.path == "/defer") {
+      if (!control.State()) control.State() = std::make_shared<int>(0);
+      int& runs = *static_cast<int*>(control.State().get());
+      if (++runs == 1) {
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          resumer = control.Resumer();
+        }
+        control.Defer(std::chrono::steady_clock::now() + 300ms, [this] { ++gave_up; });
+        return;
+      }
+      res.set_content("runs=" + std::to_string(runs), "text/plain");
+      return;
+    }
     if (req.path == "/block") {
       ++blocked;
       std::unique_lock<std::mutex> lock(mu);
@@ -98,6 +115,10 @@ struct EchoHandler {
     if (req.path == "/throw") throw std::runtime_error("boom");
     res.status = 200;
     res.set_content(req.method + " " + req.path + " [" + req.body + "]", "text/plain");
+  }
+  std::function<void()> Resumer() {
+    std::lock_guard<std::mutex> lock(mu);
+    return resumer;
   }
   void Release() {
     std::lock_guard<std::mutex> lock(mu);
@@ -108,7 +129,8 @@ struct EchoHandler {
 
 struct ServerFixture {
   explicit ServerFixture(HttpServerOptions options = {})
-      : server(options, [this](const httplib::Request& req, httplib::Response& res) { echo(req, res); }) {
+      : server(options, [this](const httplib::Request& req, httplib::Response& res,
+                               cairn::http::RequestControl& control) { echo(req, res, control); }) {
     REQUIRE(server.Start().IsOk());
   }
   ~ServerFixture() {
@@ -200,6 +222,39 @@ TEST_SUITE("http.server") {
     CHECK(f.server.Stats().connections_open == 2);
     f.echo.Release();
     CHECK(blocked.ReadUntil("GET /block []"));
+  }
+
+  TEST_CASE("a deferred request holds no thread and runs again when resumed, at its deadline, or never") {
+    HttpServerOptions options;
+    options.worker_threads_max = 1;  // a deferred request must not hold it
+    ServerFixture f(options);
+    RawClient resumed(f.server.Port());
+    resumed.Send("GET /defer HTTP/1.1\r\n\r\n");
+    while (f.server.Stats().requests_deferred == 0) std::this_thread::sleep_for(1ms);
+    RawClient other(f.server.Port());
+    other.Send("GET /free HTTP/1.1\r\n\r\n");
+    CHECK(other.ReadUntil("GET /free []"));  // the only worker was free
+    f.echo.Resumer()();
+    f.echo.Resumer()();  // a second resume of the same request changes nothing
+    CHECK(resumed.ReadUntil("runs=2"));
+    CHECK(f.echo.gave_up.load() == 0);
+
+    RawClient timed_out(f.server.Port());
+    const auto sent = std::chrono::steady_clock::now();
+    timed_out.Send("GET /defer HTTP/1.1\r\n\r\n");
+    CHECK(timed_out.ReadUntil("runs=2"));
+    CHECK(std::chrono::steady_clock::now() - sent >= 290ms);
+    CHECK(f.echo.gave_up.load() == 1);
+
+    {
+      RawClient gone(f.server.Port());
+      gone.Send("GET /defer HTTP/1.1\r\n\r\n");
+      while (f.server.Stats().requests_deferred == 0) std::this_thread::sleep_for(1ms);
+    }
+    while (f.server.Stats().requests_deferred != 0) std::this_thread::sleep_for(1ms);
+    CHECK(f.echo.gave_up.load() == 2);  // the client left: the server stopped waiting
+    f.echo.Resumer()();                 // a resumer of a dropped request does nothing
+    CHECK(f.server.Stats().worker_threads == 1);
   }
 
   TEST_CASE("Stop closes open connections and a second Stop is harmless") {
