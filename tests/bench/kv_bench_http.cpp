@@ -5,6 +5,8 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "tests/bench/bench_flags.h"
+
 namespace cairn::bench {
 namespace {
 
@@ -28,6 +30,7 @@ struct Head {
   std::optional<size_t> content_length;
   bool chunked = false;
   bool close = false;
+  std::optional<uint64_t> consul_index;
 };
 
 Result<Head> ParseHead(std::string_view head) {
@@ -50,6 +53,7 @@ Result<Head> ParseHead(std::string_view head) {
       out.content_length = std::strtoull(std::string(value).c_str(), nullptr, 10);
     if (EqualsNoCase(name, "Transfer-Encoding") && EqualsNoCase(value, "chunked")) out.chunked = true;
     if (EqualsNoCase(name, "Connection") && EqualsNoCase(value, "close")) out.close = true;
+    if (EqualsNoCase(name, "X-Consul-Index")) out.consul_index = ParseDecimal(value);
   }
   return out;
 }
@@ -84,7 +88,7 @@ Result<std::optional<HttpResponse>> HttpResponseParser::Next() {
   }
   Result<Head> head = ParseHead(std::string_view(buffer_).substr(0, head_end));
   if (!head.IsOk()) return head.GetStatus();
-  HttpResponse response{head->status, {}, head->close};
+  HttpResponse response{head->status, {}, head->close, head->consul_index};
   const size_t body_start = head_end + 4;
   size_t end = body_start;
   if (head->chunked) {

@@ -1,8 +1,9 @@
-// The few pieces of HTTP/1.1 the KV benchmark's load generator needs: an incremental parser for
+// The few pieces of HTTP/1.1 the KV and blocking-query benchmarks need: an incremental parser for
 // the responses that arrive on one keep-alive connection, and the request lines it sends. Only
 // what the two servers under test send is supported (Content-Length or chunked bodies).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,7 +15,8 @@ namespace cairn::bench {
 struct HttpResponse {
   int status = 0;
   std::string body;
-  bool close = false;  // the server said "Connection: close": reconnect before the next request
+  bool close = false;                    // the server said "Connection: close": reconnect before the next request
+  std::optional<uint64_t> consul_index;  // X-Consul-Index, when present and a number
 };
 
 class HttpResponseParser {

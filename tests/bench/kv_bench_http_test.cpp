@@ -36,6 +36,25 @@ TEST_SUITE("bench.kv_http") {
     CHECK(got[2].close);
   }
 
+  TEST_CASE("X-Consul-Index is read in any case; absent or not a number leaves it empty") {
+    HttpResponseParser parser;
+    parser.Feed(
+        "HTTP/1.1 200 OK\r\nx-consul-index: 1234\r\nContent-Length: 2\r\n\r\n[]"
+        "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+        "HTTP/1.1 200 OK\r\nX-Consul-Index: 12x\r\nContent-Length: 0\r\n\r\n");
+    auto first = parser.Next();
+    REQUIRE(first.IsOk());
+    REQUIRE(first->has_value());
+    CHECK((*first)->consul_index == std::optional<uint64_t>(1234));
+    CHECK((*first)->body == "[]");
+    for (int i = 0; i < 2; ++i) {
+      auto next = parser.Next();
+      REQUIRE(next.IsOk());
+      REQUIRE(next->has_value());
+      CHECK_FALSE((*next)->consul_index.has_value());
+    }
+  }
+
   TEST_CASE("bytes that are not an HTTP response are an error") {
     HttpResponseParser parser;
     parser.Feed("garbage\r\n\r\n");
