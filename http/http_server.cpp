@@ -76,6 +76,12 @@ class Control final : public RequestControl {
     };
   }
   std::shared_ptr<void>& State() override { return pending_->state; }
+  // A handler that deferred and then threw answers after all; what it waits for is released.
+  void Undefer() {
+    if (deferred_ && give_up_) give_up_();
+    deferred_ = false;
+    give_up_ = nullptr;
+  }
 
   bool deferred_ = false;
   std::chrono::steady_clock::time_point deadline_;
@@ -218,10 +224,10 @@ class HttpServer::Loop {
     try {
       handler_(pending->request, response, control);
     } catch (const std::exception& e) {
-      control.deferred_ = false;
+      control.Undefer();
       response = PlainResponse(500, std::string("Internal error: ") + e.what());
     } catch (...) {
-      control.deferred_ = false;
+      control.Undefer();
       response = PlainResponse(500, "Internal error");
     }
     if (control.deferred_) {

@@ -4,31 +4,41 @@
 
 namespace cairn::http {
 
-WorkerPool::WorkerPool(size_t threads_max) : threads_max_(std::max<size_t>(1, threads_max)) {}
+WorkerPool::WorkerPool(size_t threads_max, std::chrono::milliseconds idle_exit)
+    : threads_max_(std::max<size_t>(1, threads_max)), idle_exit_(idle_exit) {}
 
 WorkerPool::~WorkerPool() { Stop(); }
 
 bool WorkerPool::Submit(std::function<void()> task) {
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return false;
+  JoinEnded();
   queue_.push_back(std::move(task));
   // Every queued task beyond the idle threads' count gets a thread of its own while the pool
   // may grow: a task never waits behind a blocking one when a thread could still be added.
   if (queue_.size() > idle_ && threads_.size() < threads_max_) {
-    threads_.emplace_back([this] { Run(); });
+    const uint64_t id = next_id_++;
+    threads_.emplace(id, std::thread([this, id] { Run(id); }));
   } else {
     wake_.notify_one();
   }
   return true;
 }
 
-void WorkerPool::Run() {
+void WorkerPool::Run(uint64_t id) {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
     ++idle_;
-    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    const bool ready = wake_.wait_for(lock, idle_exit_, [this] { return stopping_ || !queue_.empty(); });
     --idle_;
     if (stopping_) return;
+    if (!ready) {
+      // Idle too long: hand this thread's handle over to be joined, and end.
+      auto self = threads_.find(id);
+      ended_.push_back(std::move(self->second));
+      threads_.erase(self);
+      return;
+    }
     std::function<void()> task = std::move(queue_.front());
     queue_.pop_front();
     lock.unlock();
@@ -38,16 +48,24 @@ void WorkerPool::Run() {
   }
 }
 
+void WorkerPool::JoinEnded() {
+  for (std::thread& thread : ended_) thread.join();
+  ended_.clear();
+}
+
 void WorkerPool::Stop() {
-  std::vector<std::thread> threads;
+  std::map<uint64_t, std::thread> threads;
+  std::vector<std::thread> ended;
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
     queue_.clear();
     threads.swap(threads_);
+    ended.swap(ended_);
   }
   wake_.notify_all();
-  for (std::thread& thread : threads) thread.join();
+  for (auto& [id, thread] : threads) thread.join();
+  for (std::thread& thread : ended) thread.join();
 }
 
 size_t WorkerPool::Threads() const {

@@ -15,6 +15,8 @@
 #include <string>
 #include <thread>
 
+#include "http/worker_pool.h"
+
 using namespace std::chrono_literals;
 using cairn::http::HttpServer;
 using cairn::http::HttpServerOptions;
@@ -255,6 +257,32 @@ TEST_SUITE("http.server") {
     CHECK(f.echo.gave_up.load() == 2);  // the client left: the server stopped waiting
     f.echo.Resumer()();                 // a resumer of a dropped request does nothing
     CHECK(f.server.Stats().worker_threads == 1);
+  }
+
+  TEST_CASE("the worker pool grows to its maximum under blocking tasks and shrinks when idle") {
+    cairn::http::WorkerPool pool(3, 100ms);
+    EchoHandler gate;
+    std::atomic<int> done{0};
+    for (int i = 0; i < 5; ++i) {
+      REQUIRE(pool.Submit([&] {
+        std::unique_lock<std::mutex> lock(gate.mu);
+        gate.cv.wait(lock, [&] { return gate.released; });
+        ++done;
+      }));
+    }
+    CHECK(pool.Threads() == 3);  // capped: two tasks wait for a thread
+    gate.Release();
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while ((done.load() < 5 || pool.Threads() > 0) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(10ms);
+    }
+    CHECK(done.load() == 5);
+    CHECK(pool.Threads() == 0);  // every thread ended after 100 ms idle
+    REQUIRE(pool.Submit([&] { ++done; }));  // a shrunk pool starts a thread again
+    while (done.load() < 6 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+    CHECK(done.load() == 6);
+    pool.Stop();
+    CHECK_FALSE(pool.Submit([] {}));
   }
 
   TEST_CASE("Stop closes open connections and a second Stop is harmless") {
