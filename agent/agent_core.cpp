@@ -15,6 +15,8 @@ constexpr Duration kStartupHousekeepingInterval = 10ms;
 // The agent's own writes (services, TTL checks) on a follower: few, so a small pool.
 constexpr size_t kForwardThreads = 2;
 constexpr size_t kForwardQueueMax = 1024;
+// How long a follower waits to apply a write the leader has applied before answering it.
+constexpr Duration kForwardedApplyTimeout = 10s;
 constexpr const char* kSerfHealthId = "serfHealth";
 
 catalog::Check SerfHealth(const std::string& node, catalog::HealthStatus status) {
@@ -161,10 +163,14 @@ void AgentCore::Write(catalog::Command command, WriteFn done, ForwardMode mode) 
 
 void AgentCore::AfterForward(Result<catalog::CommandResult> result, WriteFn done) {
   if (!result.IsOk() || server_ == nullptr) return done(std::move(result));
-  server_->ReadBarrier([result = std::move(result), done = std::move(done)](Status caught_up) mutable {
-    if (!caught_up.IsOk()) return done(caught_up);
-    done(std::move(result));
-  });
+  // The leader reported the index that applied the write: waiting until this server has applied
+  // it too needs no message to the leader (a ReadIndex barrier would).
+  const catalog::RaftIndex index = result->index;
+  server_->WhenApplied(index, kForwardedApplyTimeout,
+                       [result = std::move(result), done = std::move(done)](Status caught_up) mutable {
+                         if (!caught_up.IsOk()) return done(caught_up);
+                         done(std::move(result));
+                       });
 }
 
 Result<catalog::Session> AgentCore::RenewSession(const std::string& id) {

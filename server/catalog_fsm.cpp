@@ -57,10 +57,12 @@ void CatalogServer::Fsm::Apply(raft::Index raft_index, std::string_view bytes) {
 
 void CatalogServer::Fsm::FinishApplying() {
   catalog::StateStore& store = server_.Store();
-  if (!store.GroupOpen()) return;
-  Status written = store.CommitGroup();
-  // As for a failed apply: this replica could no longer follow the log, so stop.
-  CAIRN_ASSERT(written.IsOk(), "catalog group write failed: " + written.ToString());
+  if (store.GroupOpen()) {
+    Status written = store.CommitGroup();
+    // As for a failed apply: this replica could no longer follow the log, so stop.
+    CAIRN_ASSERT(written.IsOk(), "catalog group write failed: " + written.ToString());
+  }
+  server_.NotifyApplied();
 }
 
 Status CatalogServer::Fsm::Restore(std::string_view image) {
@@ -70,7 +72,9 @@ Status CatalogServer::Fsm::Restore(std::string_view image) {
   // usually passed. It holds the same committed history up to its own applied index, so
   // going back to the older image would only make the log be applied again.
   if (store.AppliedIndex() > catalog::RaftIndex(0) && image_applied <= store.AppliedIndex()) return OkStatus();
-  return store.Restore(image);
+  CAIRN_RETURN_IF_ERROR(store.Restore(image));
+  server_.NotifyApplied();
+  return OkStatus();
 }
 
 void CatalogServer::Fsm::Skip(catalog::RaftIndex index, const Status& why) {

@@ -34,6 +34,9 @@ Result<std::unique_ptr<CatalogServer>> CatalogServer::Open(Env& env, Logger& log
 
 CatalogServer::~CatalogServer() {
   if (duty_timer_ != 0) env_.CancelTimer(duty_timer_);
+  for (auto& [index, waiter] : applied_waiters_) {
+    if (waiter->timer != 0) env_.CancelTimer(waiter->timer);
+  }
   // The host applies into the FSM and the store: it goes first.
   raft_.reset();
 }
@@ -78,6 +81,37 @@ void CatalogServer::OnApplied(uint64_t origin, uint64_t request, const catalog::
     }
   }
   if (origin == raft_->Id().value) FinishWrite(request, result);
+}
+
+void CatalogServer::WhenApplied(catalog::RaftIndex index, Duration timeout, std::function<void(Status)> done) {
+  if (store_->AppliedIndex() >= index) return done(OkStatus());
+  if (applied_waiters_.size() >= options_.pending_writes_max) {
+    return done(Status::ResourceExhausted("catalog server: too many writes waiting to be applied here"));
+  }
+  auto waiter = std::make_shared<AppliedWaiter>();
+  waiter->done = std::move(done);
+  waiter->timer = env_.StartTimer(timeout, [waiter, index] {
+    waiter->timer = 0;
+    if (!waiter->done) return;
+    auto done = std::move(waiter->done);
+    waiter->done = nullptr;
+    done(Status::Timeout("index " + std::to_string(index.value) + " was not applied here in time"));
+  });
+  applied_waiters_.emplace(index.value, std::move(waiter));
+}
+
+void CatalogServer::NotifyApplied() {
+  const uint64_t applied = store_->AppliedIndex().value;
+  while (!applied_waiters_.empty() && applied_waiters_.begin()->first <= applied) {
+    std::shared_ptr<AppliedWaiter> waiter = std::move(applied_waiters_.begin()->second);
+    applied_waiters_.erase(applied_waiters_.begin());
+    if (waiter->timer != 0) env_.CancelTimer(waiter->timer);
+    waiter->timer = 0;
+    if (!waiter->done) continue;
+    auto done = std::move(waiter->done);
+    waiter->done = nullptr;
+    done(OkStatus());
+  }
 }
 
 void CatalogServer::ReadBarrier(std::function<void(Status)> done) {

@@ -72,6 +72,12 @@ class CatalogServer {
   // (a Raft ReadIndex; works on followers too). Reads after it are linearizable.
   void ReadBarrier(std::function<void(Status)> done);
 
+  // Calls `done` once this replica's store has applied `index` (at once if it has), or with
+  // kTimeout after `timeout`. Cheaper than ReadBarrier when the index is known, such as the
+  // index the leader reported for a write forwarded to it: no message to the leader.
+  // kResourceExhausted when pending_writes_max waiters are already waiting.
+  void WhenApplied(catalog::RaftIndex index, Duration timeout, std::function<void(Status)> done);
+
   // Leader only: resets the session's TTL timer. kUnavailable when not the leader,
   // kNotFound when the session does not exist.
   Result<catalog::Session> RenewSession(const std::string& id);
@@ -94,6 +100,9 @@ class CatalogServer {
   void OnApplied(uint64_t origin, uint64_t request, const catalog::Command& command,
                  const Result<catalog::CommandResult>& result);
   void FinishWrite(uint64_t request, Result<catalog::CommandResult> result);
+  // From the FSM after each run of applied entries and after a restore: answers the
+  // WhenApplied waiters the store has reached.
+  void NotifyApplied();
 
   // Leader duties (catalog_leader_duties.cpp), run from one periodic timer on every replica.
   void ScheduleDuties();
@@ -114,6 +123,12 @@ class CatalogServer {
 
   uint64_t next_request_;
   std::map<uint64_t, WriteFn> pending_writes_;
+  struct AppliedWaiter {
+    std::function<void(Status)> done;  // empty once answered (by the index or the timeout)
+    TimerId timer = 0;
+  };
+  // By the index each waits for; a timed-out waiter stays, answered, until its index applies.
+  std::multimap<uint64_t, std::shared_ptr<AppliedWaiter>> applied_waiters_;
   TimerId duty_timer_ = 0;
   bool leading_ = false;
   raft::Term leading_term_;

@@ -199,6 +199,31 @@ TEST_SUITE("server.catalog_server") {
     }
   }
 
+  TEST_CASE("WhenApplied on a follower answers once the leader's index is applied there, or times out") {
+    Cluster cluster;
+    const int leader = cluster.Elect();
+    const int follower = leader % 3 + 1;
+    for (int round = 0; round < 20; ++round) {
+      const std::string value = "v" + std::to_string(round);
+      const CommandResult written = cluster.MustWrite(catalog::KvCommand{Kv(KvVerb::kSet, "key", value)});
+      std::optional<Status> applied;
+      cluster.At(follower).WhenApplied(written.index, 10s, [&](Status s) { applied = s; });
+      REQUIRE(cluster.env.RunUntil([&] { return applied.has_value(); }, 10s));
+      REQUIRE_MESSAGE(applied->IsOk(), applied->ToString());
+      CHECK(cluster.At(follower).Store().AppliedIndex() >= written.index);
+      CHECK(cluster.At(follower).Store().KvGet("key").value->value == value);
+    }
+    std::optional<Status> reached;  // an index already applied answers at once
+    cluster.At(follower).WhenApplied(catalog::RaftIndex(1), 10s, [&](Status s) { reached = s; });
+    REQUIRE(reached.has_value());
+    CHECK(reached->IsOk());
+    std::optional<Status> never;  // an index far ahead times out
+    const catalog::RaftIndex ahead(cluster.At(follower).Store().AppliedIndex().value + 1000);
+    cluster.At(follower).WhenApplied(ahead, 100ms, [&](Status s) { never = s; });
+    REQUIRE(cluster.env.RunUntil([&] { return never.has_value(); }, 5s));
+    CHECK(never->Code() == cairn::StatusCode::kTimeout);
+  }
+
   TEST_CASE("a TTL session expires at twice its TTL, releasing its lock under lock-delay; renewal keeps one") {
     // 10 s TTL scaled to 100 ms: expiry after 200 ms without a renewal.
     Cluster cluster([](CatalogServerOptions& o) { o.session_ttl_scale = 0.01; });
