@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <regex>
+#include <string_view>
 
 #include "http/json_fields.h"
 #include "http/routes.h"
@@ -54,7 +55,7 @@ void HttpApi::InstallRoutes() {
 
 void HttpApi::Dispatch(const httplib::Request& req, httplib::Response& res, RequestControl& control) const {
   // A HEAD is answered as its GET, without the body (the server drops it).
-  const std::string& method = req.method == "HEAD" ? std::string("GET") : req.method;
+  const std::string_view method = req.method == "HEAD" ? std::string_view("GET") : std::string_view(req.method);
   // Handlers read path captures from req.matches; the request is this call's own to fill.
   auto& request = const_cast<httplib::Request&>(req);
   std::string allowed;
