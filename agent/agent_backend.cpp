@@ -134,8 +134,10 @@ Result<http::QueryMeta> AgentBackend::Query(const http::QueryOptions& options,
   return answer;
 }
 
-// Reads, and while the answer is not newer than options.min_index, waits for a watch to fire
-// and reads again, until the deadline; the last read is the answer.
+// Passes of QueryOnce while the answer is not newer than options.min_index, each waiting for
+// its watch to fire, until the deadline; the last read is the answer. (The HTTP API waits
+// without a thread instead; this serves callers that block, such as an embedding
+// application through Agent::Api().)
 Result<http::QueryMeta> AgentBackend::BlockingQuery(const http::QueryOptions& options,
                                                     const std::vector<catalog::WatchTopic>& topics,
                                                     const http::ReadFn& read, const std::shared_ptr<WakeSignal>& wake) {
@@ -143,24 +145,10 @@ Result<http::QueryMeta> AgentBackend::BlockingQuery(const http::QueryOptions& op
   http::QueryOptions pass_options = options;
   for (;;) {
     if (Clock::now() >= deadline) pass_options.min_index = 0;  // out of time: answer with what is there
-    // By value: if the loop does not answer in time, this function returns while the posted
-    // call may still run. (`read` fills the caller's variables; a loop stalled that long is
-    // already a broken agent.)
-    Result<ReadPass> pass =
-        CallOnLoop<ReadPass>(env_, kWriteTimeout, [this, pass_options, topics, read, wake](auto done) {
-          core_.Read(
-              pass_options, topics, read, [wake] { wake->Fire(); }, std::move(done));
-        });
+    Result<QueryPass> pass = QueryOnce(pass_options, topics, read, [wake] { wake->Fire(); });
     if (!pass.IsOk()) return pass.GetStatus();
-    if (!pass->watch) {
-      if (pass->meta.index != 0 || pass_options.min_index == 0) return pass->meta;
-      continue;  // the state moved while registering: read again at once
-    }
-    const bool woken = wake->WaitUntil(deadline);
-    if (!woken) {
-      const catalog::WatchId id = *pass->watch;
-      (void)env_.Post([this, id] { core_.CancelWatch(id); });
-    }
+    if (!pass->watch) return pass->meta;
+    if (!wake->WaitUntil(deadline)) CancelQueryWatch(*pass->watch);
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return Status::Unavailable("the agent is shutting down");
   }
@@ -170,6 +158,9 @@ Result<http::Backend::QueryPass> AgentBackend::QueryOnce(const http::QueryOption
                                                          const std::vector<catalog::WatchTopic>& topics,
                                                          const http::ReadFn& read, std::function<void()> wake) {
   for (;;) {
+    // By value: if the loop does not answer in time, this function returns while the posted
+    // call may still run. (`read` fills the caller's variables; a loop stalled that long is
+    // already a broken agent.)
     Result<ReadPass> pass = CallOnLoop<ReadPass>(env_, kWriteTimeout, [this, options, topics, read, wake](auto done) {
       core_.Read(options, topics, read, wake, std::move(done));
     });
