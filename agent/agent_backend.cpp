@@ -106,6 +106,14 @@ Result<catalog::CommandResult> AgentBackend::ForwardedWrite(catalog::Command com
   return result;
 }
 
+Result<std::string> AgentBackend::RelayServer() {
+  std::optional<std::string> server = core_.Servers().Current();
+  if (!server) return Status::Unavailable("No known Cairn servers");
+  return *server;
+}
+
+void AgentBackend::RelayFailed(const std::string& server) { core_.Servers().Failed(server); }
+
 Result<catalog::Session> AgentBackend::RenewSession(const std::string& id) {
   Result<catalog::Session> renewed =
       CallOnLoop<catalog::Session>(env_, kCallTimeout, [this, id](auto done) { done(core_.RenewSession(id)); });

@@ -48,6 +48,11 @@ class AgentBackend final : public http::Backend {
   Status ForceLeave(const std::string& node) override;
   Status RemoveRaftPeer(const std::string& id, const std::string& address) override;
 
+  // A client agent relays to its current server (ServerPool, read without the loop).
+  bool RelaysToServers() const override { return core_.IsClient(); }
+  Result<std::string> RelayServer() override;
+  void RelayFailed(const std::string& server) override;
+
   std::string LeaderAddress() override;
   std::vector<http::RaftServer> RaftConfiguration() override;
   std::vector<http::Member> Members() override;

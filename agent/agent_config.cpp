@@ -122,10 +122,11 @@ Status ValidateAgentConfig(const AgentConfig& config) {
     if (config.bootstrap_expect > 0) return Status::InvalidArgument("-bootstrap-expect cannot be used with -dev");
     return OkStatus();
   }
+  if (config.data_dir.empty()) return Status::InvalidArgument("-data-dir is required");
   if (!config.server) {
-    return Status::InvalidArgument("client agents are not available yet: run with -dev or -server");
+    if (config.bootstrap_expect > 0) return Status::InvalidArgument("-bootstrap-expect needs -server");
+    return OkStatus();  // a client agent
   }
-  if (config.data_dir.empty()) return Status::InvalidArgument("-data-dir is required for a server");
   if (config.bootstrap_expect == 0) {
     return Status::InvalidArgument("-bootstrap-expect is required for a server (1 for a single server)");
   }
@@ -139,7 +140,9 @@ Status ValidateAgentConfig(const AgentConfig& config) {
 std::string AgentUsage() {
   return R"(Usage: cairn agent [options]
 
-  Starts a Cairn agent. It runs until interrupted (Ctrl-C or SIGTERM).
+  Starts a Cairn agent. It runs until interrupted (Ctrl-C or SIGTERM). Without -server
+  or -dev it is a client agent: it keeps its services and checks, gossips, and sends
+  everything else to the servers it learns of through -retry-join.
 
   -dev                   A one-node server for development: state in a temporary
                          directory, HTTP on 127.0.0.1:8500, ready in under a second.

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "agent/version.h"
+#include "catalog/catalog_limits.h"
 
 namespace cairn::agent {
 
@@ -17,7 +18,10 @@ constexpr size_t kForwardThreads = 2;
 constexpr size_t kForwardQueueMax = 1024;
 // How long a follower waits to apply a write the leader has applied before answering it.
 constexpr Duration kForwardedApplyTimeout = 10s;
-constexpr const char* kSerfHealthId = "serfHealth";
+constexpr const char* kSerfHealthId = kSerfHealthCheckId;
+// After a failed anti-entropy pass: a retry after 1 s, doubling while passes keep failing.
+constexpr Duration kSyncRetryFirst = 1s;
+constexpr uint32_t kSyncRetryDoublingsMax = 5;
 
 catalog::Check SerfHealth(const std::string& node, catalog::HealthStatus status) {
   catalog::Check check;
@@ -47,23 +51,30 @@ AgentCore::AgentCore(Env& env, Logger& logger, AgentConfig config)
     : env_(env),
       logger_(logger),
       config_(std::move(config)),
+      client_(!config_.server && !config_.dev),
       prng_(env.RandomSeed()),
+      servers_(prng_.Next64()),
       forwarder_(env, kForwardThreads, kForwardQueueMax) {}
 
 AgentCore::~AgentCore() {
   if (housekeeping_timer_ != 0) env_.CancelTimer(housekeeping_timer_);
+  if (sync_.timer != 0) env_.CancelTimer(sync_.timer);
+  if (sync_.retry_timer != 0) env_.CancelTimer(sync_.retry_timer);
 }
 
 Result<std::unique_ptr<AgentCore>> AgentCore::Open(Env& env, Logger& logger, const AgentConfig& config,
                                                    std::string data_dir) {
   std::unique_ptr<AgentCore> core(new AgentCore(env, logger, config));
   core->data_dir_ = std::move(data_dir);
-  std::error_code ec;
-  std::filesystem::create_directories(core->data_dir_, ec);
-  if (ec) return Status::IoError("cannot create " + core->data_dir_ + ": " + ec.message());
   CAIRN_RETURN_IF_ERROR(core->StartGossip());
-  CAIRN_RETURN_IF_ERROR(core->MaybeStartServer());
+  if (!core->client_) {
+    std::error_code ec;
+    std::filesystem::create_directories(core->data_dir_, ec);
+    if (ec) return Status::IoError("cannot create " + core->data_dir_ + ": " + ec.message());
+    CAIRN_RETURN_IF_ERROR(core->MaybeStartServer());
+  }
   core->ScheduleHousekeeping();
+  core->ScheduleSync();
   return core;
 }
 
@@ -100,11 +111,14 @@ Status AgentCore::StartGossip() {
   gossip::GossipHostConfig gossip;
   gossip.swim.name = config_.node_name;
   gossip.swim.address = NetAddress{config_.bind_addr, config_.serf_lan_port};
-  gossip.swim.meta.role = config_.server || config_.dev ? "server" : "client";
+  gossip.swim.meta.role = client_ ? "client" : "server";
   gossip.swim.meta.datacenter = config_.datacenter;
-  gossip.swim.meta.rpc_address = NetAddress{config_.bind_addr, config_.server_port}.ToString();
+  if (!client_) gossip.swim.meta.rpc_address = NetAddress{config_.bind_addr, config_.server_port}.ToString();
   gossip.swim.meta.build = kVersion;
-  gossip.swim.meta.http_address = NetAddress{config_.bind_addr, config_.http_port}.ToString();
+  // Where other agents reach this one's HTTP API: its client address, or the bind address when
+  // HTTP listens on every interface.
+  const std::string http_host = config_.client_addr == "0.0.0.0" ? config_.bind_addr : config_.client_addr;
+  gossip.swim.meta.http_address = NetAddress{http_host, config_.http_port}.ToString();
   gossip.swim.seed = prng_.Next64();
   CAIRN_ASSIGN_OR_RETURN(gossip_,
                          gossip::GossipHost::Start(
@@ -119,11 +133,15 @@ Status AgentCore::StartGossip() {
   return OkStatus();
 }
 
-bool AgentCore::Ready() const { return server_ != nullptr && server_->Raft().Leader() != raft::kNoNode; }
+bool AgentCore::Ready() const {
+  if (client_) return servers_.Size() > 0;
+  return server_ != nullptr && server_->Raft().Leader() != raft::kNoNode;
+}
 
 bool AgentCore::Leading() const { return server_ != nullptr && server_->Raft().IsLeader(); }
 
 bool AgentCore::SelfRegistered() const {
+  if (client_) return sync_.done_once;
   return server_ != nullptr && server_->Store().GetNode(config_.node_name).value.has_value();
 }
 
@@ -137,13 +155,14 @@ http::QueryMeta AgentCore::Meta() const {
 
 void AgentCore::Write(catalog::Command command, WriteFn done, ForwardMode mode) {
   if (!Ready()) {
-    done(Status::Unavailable("No cluster leader"));
+    done(Status::Unavailable(client_ ? "No known Cairn servers" : "No cluster leader"));
     return;
   }
   command.now_millis = env_.WallMillis();
   if (auto* create = std::get_if<catalog::SessionCreateCommand>(&command.body)) {
     if (create->session.id.empty()) create->session.id = RandomUuid(prng_);
   }
+  if (client_) return WriteThroughServer(std::move(command), std::move(done));
   if (!Leading()) {
     Status not_leader = NotLeader();
     if (mode == ForwardMode::kReturnLeader || not_leader.Code() != StatusCode::kFailedPrecondition) {
@@ -159,6 +178,18 @@ void AgentCore::Write(catalog::Command command, WriteFn done, ForwardMode mode) 
     return;
   }
   server_->Write(std::move(command), std::move(done));
+}
+
+void AgentCore::WriteThroughServer(catalog::Command command, WriteFn done) {
+  const std::optional<std::string> server = servers_.Current();
+  CAIRN_ASSERT(server.has_value(), "Ready() means a server is known");
+  auto on_done = [this, server = *server, done = std::move(done)](Result<catalog::CommandResult> result) {
+    // The server could not be reached, or answered that it cannot serve: use the next one.
+    const StatusCode code = result.IsOk() ? StatusCode::kOk : result.GetStatus().Code();
+    if (code == StatusCode::kUnavailable || code == StatusCode::kTimeout) servers_.Failed(server);
+    done(std::move(result));
+  };
+  forwarder_.Forward(*server, std::move(command), std::move(on_done), ForwardTo::kAnyServer);
 }
 
 void AgentCore::AfterForward(Result<catalog::CommandResult> result, WriteFn done) {
@@ -312,14 +343,24 @@ void AgentCore::RegisterLocalService(catalog::Service service, std::vector<http:
     catalog_checks.push_back(check);
   }
   catalog::Registration registration = SelfRegistration(service, catalog_checks);
+  // Local state first: an anti-entropy pass while the write is in flight must see the service
+  // as the agent's own, not as a stranger to delete. A refused write takes it back.
+  std::optional<LocalService> previous;
+  if (auto it = services_.find(service.id); it != services_.end()) previous = it->second;
+  services_[service.id] = LocalService{service};
+  for (const http::LocalCheck& check : checks)
+    checks_[check.check.check_id] = TrackedCheck{check, env_.Now() + check.ttl};
   WriteStatus(catalog::Command{0, catalog::RegisterCommand{std::move(registration)}},
-              [this, service, checks = std::move(checks), done = std::move(done)](Status status) {
-                if (status.IsOk()) {
-                  services_[service.id] = LocalService{service};
-                  for (const http::LocalCheck& check : checks) {
-                    checks_[check.check.check_id] = TrackedCheck{check, env_.Now() + check.ttl};
+              [this, service, checks = std::move(checks), previous, done = std::move(done)](Status status) {
+                if (!status.IsOk()) {
+                  for (const http::LocalCheck& check : checks) checks_.erase(check.check.check_id);
+                  if (previous) {
+                    services_[service.id] = *previous;
+                  } else {
+                    services_.erase(service.id);
                   }
                 }
+                RequestSync();
                 done(status);
               });
 }
@@ -330,13 +371,14 @@ void AgentCore::DeregisterLocalService(const std::string& service_id, std::funct
                           "\". Ensure that the service ID is passed, not the service name."));
     return;
   }
+  // Local state first (see RegisterLocalService): once the agent has dropped the service,
+  // anti-entropy deletes it from the catalog even if this write fails.
+  services_.erase(service_id);
+  std::erase_if(checks_, [&](const auto& entry) { return entry.second.definition.check.service_id == service_id; });
   catalog::DeregisterCommand command{config_.node_name, service_id, ""};
-  WriteStatus(catalog::Command{0, command}, [this, service_id, done = std::move(done)](Status status) {
-    if (status.IsOk() || status.Code() == StatusCode::kNotFound) {
-      services_.erase(service_id);
-      std::erase_if(checks_, [&](const auto& entry) { return entry.second.definition.check.service_id == service_id; });
-      status = OkStatus();
-    }
+  WriteStatus(catalog::Command{0, command}, [this, done = std::move(done)](Status status) {
+    if (status.Code() == StatusCode::kNotFound) status = OkStatus();
+    RequestSync();
     done(status);
   });
 }
@@ -349,9 +391,19 @@ void AgentCore::RegisterLocalCheck(http::LocalCheck check, std::function<void(St
     return;
   }
   catalog::Registration registration = SelfRegistration(std::nullopt, {check.check});
+  std::optional<TrackedCheck> previous;
+  if (auto it = checks_.find(check.check.check_id); it != checks_.end()) previous = it->second;
+  checks_[check.check.check_id] = TrackedCheck{check, env_.Now() + check.ttl};
   WriteStatus(catalog::Command{0, catalog::RegisterCommand{std::move(registration)}},
-              [this, check, done = std::move(done)](Status status) {
-                if (status.IsOk()) checks_[check.check.check_id] = TrackedCheck{check, env_.Now() + check.ttl};
+              [this, id = check.check.check_id, previous, done = std::move(done)](Status status) {
+                if (!status.IsOk()) {
+                  if (previous) {
+                    checks_[id] = *previous;
+                  } else {
+                    checks_.erase(id);
+                  }
+                }
+                RequestSync();
                 done(status);
               });
 }
@@ -361,12 +413,11 @@ void AgentCore::DeregisterLocalCheck(const std::string& check_id, std::function<
     done(Status::NotFound("Unknown check ID \"" + check_id + "\""));
     return;
   }
+  checks_.erase(check_id);
   catalog::DeregisterCommand command{config_.node_name, "", check_id};
-  WriteStatus(catalog::Command{0, command}, [this, check_id, done = std::move(done)](Status status) {
-    if (status.IsOk() || status.Code() == StatusCode::kNotFound) {
-      checks_.erase(check_id);
-      status = OkStatus();
-    }
+  WriteStatus(catalog::Command{0, command}, [this, done = std::move(done)](Status status) {
+    if (status.Code() == StatusCode::kNotFound) status = OkStatus();
+    RequestSync();
     done(status);
   });
 }
@@ -417,8 +468,9 @@ void AgentCore::ExpireTtlChecks() {
 // ---- membership -----------------------------------------------------------------------------
 
 void AgentCore::ScheduleHousekeeping() {
-  // Fast until this agent's node is in the catalog, so a new agent is usable at once.
-  const Duration interval = SelfRegistered() ? kHousekeepingInterval : kStartupHousekeepingInterval;
+  // A server: fast until its node is in the catalog, so a new agent is usable at once. (A
+  // client is usable at once: its requests go to a server.)
+  const Duration interval = client_ || SelfRegistered() ? kHousekeepingInterval : kStartupHousekeepingInterval;
   housekeeping_timer_ = env_.StartTimer(interval, [this] {
     housekeeping_timer_ = 0;
     Housekeeping();
@@ -427,6 +479,15 @@ void AgentCore::ScheduleHousekeeping() {
 }
 
 void AgentCore::Housekeeping() {
+  if (client_) {
+    if (env_.Now() >= next_rebalance_) {
+      servers_.Rebalance();
+      next_rebalance_ =
+          env_.Now() + ServerPool::RebalanceInterval(servers_.Size(), gossip_->Core().Members().size(), prng_);
+    }
+    if (Ready()) ExpireTtlChecks();
+    return;
+  }
   if (server_ == nullptr) {
     Status started = MaybeStartServer();
     if (!started.IsOk())
@@ -442,7 +503,18 @@ void AgentCore::Housekeeping() {
 
 void AgentCore::OnMemberEvent(const gossip::MemberEvent& event) {
   logger_.Info("member event", {{"kind", gossip::EventKindName(event.kind)}, {"member", event.member.name}});
+  if (event.member.meta.role == "server") OnServersChanged();
   if (Leading()) ReconcileMember(event.member);
+}
+
+void AgentCore::OnServersChanged() {
+  if (!client_) return;
+  const bool had_servers = servers_.Size() > 0;
+  if (servers_.Update(gossip_->Core().Members(), config_.datacenter)) {
+    logger_.Info("servers changed", {{"servers", static_cast<uint64_t>(servers_.Size())}});
+  }
+  // The first server known: put this agent's node, services and checks in the catalog now.
+  if (!had_servers && servers_.Size() > 0) RequestSync();
 }
 
 void AgentCore::ReconcileMembers() {
@@ -467,7 +539,9 @@ void AgentCore::ReconcileMember(const gossip::Member& member) {
     }
   } else {
     catalog::Registration registration;
-    registration.node = member.name == config_.node_name ? SelfNode() : catalog::Node{};
+    // A client's anti-entropy owns its node's other fields (id, tagged addresses, meta): keep them.
+    std::optional<catalog::Node> stored = server_->Store().GetNode(member.name).value;
+    registration.node = member.name == config_.node_name ? SelfNode() : stored.value_or(catalog::Node{});
     registration.node.name = member.name;
     registration.node.address = member.address.host;
     registration.node.datacenter = member.meta.datacenter;
@@ -482,6 +556,94 @@ void AgentCore::ReconcileMember(const gossip::Member& member) {
                               {{"member", name}, {"error", status.ToString()}});
     }
   });
+}
+
+// ---- anti-entropy ---------------------------------------------------------------------------
+
+LocalNodeState AgentCore::LocalState() const {
+  LocalNodeState local;
+  local.node = SelfNode();
+  local.services = LocalServices();
+  for (const auto& [id, tracked] : checks_) local.checks.push_back(tracked.definition.check);
+  return local;
+}
+
+void AgentCore::ScheduleSync() {
+  const Duration interval = AntiEntropyInterval(gossip_->Core().Members().size(), prng_);
+  sync_.timer = env_.StartTimer(interval, [this] {
+    sync_.timer = 0;
+    RequestSync();
+    ScheduleSync();
+  });
+}
+
+void AgentCore::RequestSync() {
+  if (sync_.running) {
+    sync_.again = true;
+    return;
+  }
+  StartSync();
+}
+
+// Reads what the catalog holds for this node (from a server, for a client; from the local
+// store, for a server) and writes the difference.
+void AgentCore::StartSync() {
+  if (!Ready()) return;  // news of a server (or leader), or the timer, asks again
+  sync_.running = true;
+  sync_.again = false;
+  if (!client_) {
+    const catalog::StateStore& store = server_->Store();
+    const std::string& node = config_.node_name;
+    ApplySync(catalog::NodeRegistrations{store.GetNode(node).value, store.NodeServices(node).value,
+                                         store.NodeChecks(node).value});
+    return;
+  }
+  const std::string server = *servers_.Current();
+  forwarder_.Run<catalog::NodeRegistrations>(
+      [server, node = config_.node_name] { return FetchNodeRegistrations(server, node); },
+      [this, server](Result<catalog::NodeRegistrations> remote) {
+        if (!remote.IsOk()) servers_.Failed(server);
+        ApplySync(std::move(remote));
+      });
+}
+
+void AgentCore::ApplySync(Result<catalog::NodeRegistrations> remote) {
+  if (!remote.IsOk()) return FinishSync(remote.GetStatus());
+  // Compared with the local state of now, not of when the read started: a change made since
+  // is either in `remote` already or still in flight, and is written again either way.
+  WriteSyncTxns(AntiEntropyOps(LocalState(), *remote, catalog::limits::kTxnOpsMax), 0);
+}
+
+void AgentCore::WriteSyncTxns(std::vector<catalog::TxnCommand> txns, size_t next) {
+  if (next == txns.size()) return FinishSync(OkStatus());
+  const size_t ops = txns[next].ops.size();
+  catalog::Command command{0, txns[next]};
+  Write(std::move(command), [this, txns = std::move(txns), next, ops](Result<catalog::CommandResult> result) mutable {
+    Status status = OutcomeStatus(result);
+    if (!status.IsOk()) return FinishSync(status);
+    sync_.ops_written += ops;
+    WriteSyncTxns(std::move(txns), next + 1);
+  });
+}
+
+void AgentCore::FinishSync(Status status) {
+  sync_.running = false;
+  if (status.IsOk()) {
+    sync_.done_once = true;
+    sync_.failures_in_row = 0;
+    ++sync_.passes;
+  } else {
+    ++sync_.failures;
+    logger_.WarnRateLimited("anti-entropy", "anti-entropy pass failed", {{"error", status.ToString()}});
+    const uint32_t doublings = std::min(sync_.failures_in_row++, kSyncRetryDoublingsMax);
+    if (sync_.retry_timer == 0) {
+      sync_.retry_timer = env_.StartTimer(kSyncRetryFirst * (1u << doublings), [this] {
+        sync_.retry_timer = 0;
+        RequestSync();
+      });
+    }
+  }
+  if (sync_.again) RequestSync();
 }
 
 Status AgentCore::Join(const std::string& address) {
@@ -583,6 +745,13 @@ http::AgentInfo AgentCore::Self() const {
   info.stats["build"] = {{"version", kVersion}};
   info.stats["serf_lan"] = {{"members", std::to_string(gossip_->Core().Members().size())},
                             {"health_score", std::to_string(gossip_->Core().Awareness())}};
+  info.stats["anti_entropy"] = {{"passes", std::to_string(sync_.passes)},
+                                {"ops_written", std::to_string(sync_.ops_written)},
+                                {"failures", std::to_string(sync_.failures)}};
+  if (client_) {
+    info.stats["consul"] = {{"known_servers", std::to_string(servers_.Size())},
+                            {"server", servers_.Current().value_or("")}};
+  }
   if (server_ != nullptr) {
     const server::RaftHostStatus raft = server_->Raft().GetStatus();
     info.stats["raft"] = {{"state", Leading() ? "Leader" : "Follower"},

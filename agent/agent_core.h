@@ -4,9 +4,15 @@
 // the agent's own services and checks. The HTTP API reaches it through AgentBackend, which
 // moves each call onto the loop thread (agent/loop_call.h).
 //
+// A server agent runs CatalogServer; a client agent (neither -server nor -dev) runs none, and
+// sends its writes and anti-entropy reads to one of the servers gossip told it about
+// (ServerPool, with failover and rebalancing). Its HTTP API relays every non-agent request
+// there too (http/relay.h).
+//
 // Duties on the loop:
-//   - the agent's own node, services and checks are put in the catalog, and TTL checks turn
-//     critical when not updated in time;
+//   - the agent's own node, services and checks are put in the catalog, TTL checks turn
+//     critical when not updated in time, and anti-entropy (agent/anti_entropy.h) repairs any
+//     difference the catalog has from them;
 //   - while this server leads, gossip membership is reconciled into the catalog: every alive
 //     member's node carries a passing `serfHealth` check, a failed member's turns critical,
 //     and a member that left or was reaped is deregistered.
@@ -22,9 +28,11 @@
 #include <vector>
 
 #include "agent/agent_config.h"
+#include "agent/anti_entropy.h"
 #include "agent/forward.h"
 #include "agent/gossip/gossip_host.h"
 #include "agent/server_bootstrap.h"
+#include "agent/server_pool.h"
 #include "catalog/command.h"
 #include "common/env.h"
 #include "common/log.h"
@@ -51,11 +59,16 @@ class AgentCore {
                                                  std::string data_dir);
   ~AgentCore();
 
-  // True once this agent can serve reads and writes (its server runs and a leader is known).
+  // A server: true once its server runs and a leader is known. A client: once it knows a
+  // server.
   bool Ready() const;
   bool Leading() const;
-  // True once the leader has put this agent's node (with its serfHealth check) in the catalog.
+  // A server: true once the leader has put this agent's node (with its serfHealth check) in
+  // the catalog. A client: once an anti-entropy pass has completed.
   bool SelfRegistered() const;
+  bool IsClient() const { return client_; }
+  // The servers a client agent uses; safe from any thread (server_pool.h).
+  ServerPool& Servers() { return servers_; }
 
   // How a write reaches the leader when another server leads.
   enum class ForwardMode : uint8_t {
@@ -122,12 +135,38 @@ class AgentCore {
   catalog::Registration SelfRegistration(std::optional<catalog::Service> service,
                                          std::vector<catalog::Check> checks) const;
   void WriteStatus(catalog::Command command, std::function<void(Status)> done);
+  // A client's write, sent to its current server, which passes it on to the leader.
+  void WriteThroughServer(catalog::Command command, WriteFn done);
   void ExpireTtlChecks();
+  void OnServersChanged();
+
+  // Anti-entropy: one pass at a time; a request during a pass runs another after it.
+  void RequestSync();
+  void ScheduleSync();
+  void StartSync();
+  void ApplySync(Result<catalog::NodeRegistrations> remote);
+  void WriteSyncTxns(std::vector<catalog::TxnCommand> txns, size_t next);
+  void FinishSync(Status status);
+  LocalNodeState LocalState() const;
 
   Env& env_;
   Logger& logger_;
   AgentConfig config_;
+  const bool client_;
   Prng prng_;
+  ServerPool servers_;
+  MonoTime next_rebalance_{};
+  struct SyncState {
+    bool running = false;
+    bool again = false;
+    bool done_once = false;
+    TimerId timer = 0;        // the periodic pass
+    TimerId retry_timer = 0;  // a pass after a failed one
+    uint32_t failures_in_row = 0;
+    uint64_t passes = 0;
+    uint64_t ops_written = 0;
+    uint64_t failures = 0;
+  } sync_;
   std::string data_dir_;
   // Null until the server cluster is bootstrapped (or recovered from the data dir).
   std::unique_ptr<server::CatalogServer> server_;

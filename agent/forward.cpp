@@ -8,38 +8,41 @@
 #include <memory>
 
 #include "common/env.h"
+#include "http/relay.h"
 
 namespace cairn::agent {
 
 constexpr time_t kForwardTimeoutSeconds = 30;
-constexpr size_t kLeaderClientsPerThreadMax = 8;
 
 namespace {
 
-// This thread's keep-alive connection to the leader at `leader_http`: forwarded writes come
-// from HTTP workers and the forwarder pool, and one connection per thread and leader saves a
-// TCP handshake (and an accept queue slot at the leader) per write. After a failed request
-// httplib reconnects on the next one.
-Result<httplib::Client*> LeaderClient(const std::string& leader_http) {
-  thread_local std::map<std::string, std::unique_ptr<httplib::Client>> clients;
-  auto it = clients.find(leader_http);
-  if (it != clients.end()) return it->second.get();
-  if (clients.size() >= kLeaderClientsPerThreadMax) clients.clear();  // leaders come and go
-  CAIRN_ASSIGN_OR_RETURN(NetAddress leader, NetAddress::Parse(leader_http));
-  auto client = std::make_unique<httplib::Client>(leader.host, leader.port);
-  client->set_keep_alive(true);
-  client->set_connection_timeout(2, 0);
-  client->set_read_timeout(kForwardTimeoutSeconds, 0);
-  client->set_write_timeout(kForwardTimeoutSeconds, 0);
-  return clients.emplace(leader_http, std::move(client)).first->second.get();
+// Forwarded requests use this thread's keep-alive connection to the server (http/relay.h).
+Result<httplib::Client*> ServerClient(const std::string& server_http) {
+  return http::ThreadClient(server_http, std::chrono::seconds(kForwardTimeoutSeconds));
 }
 
-Status TransportError(const std::string& leader_http, httplib::Error error) {
+// Percent-encodes everything but RFC 3986's unreserved characters.
+std::string EncodePathSegment(const std::string& text) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+Status TransportError(const std::string& server_http, httplib::Error error) {
   if (error == httplib::Error::Read) {
-    return Status::Timeout("the leader at " + leader_http +
+    return Status::Timeout("the server at " + server_http +
                            " did not answer a forwarded request; its outcome is unknown");
   }
-  return Status::Unavailable("cannot reach the leader at " + leader_http + ": " + httplib::to_string(error));
+  return Status::Unavailable("cannot reach the server at " + server_http + ": " + httplib::to_string(error));
 }
 
 }  // namespace
@@ -50,7 +53,7 @@ Status ForwardRenew(const std::string& leader_http, const std::string& session_i
     return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
   });
   if (!plain) return Status::NotFound("Session id '" + session_id + "' not found");
-  CAIRN_ASSIGN_OR_RETURN(httplib::Client * client, LeaderClient(leader_http));
+  CAIRN_ASSIGN_OR_RETURN(httplib::Client * client, ServerClient(leader_http));
   httplib::Result response = client->Put("/v1/session/renew/" + session_id, "", "text/plain");
   if (!response) return TransportError(leader_http, response.error());
   if (response->status == 404) return Status::NotFound(response->body);
@@ -59,7 +62,7 @@ Status ForwardRenew(const std::string& leader_http, const std::string& session_i
 }
 
 Status ForwardRemovePeer(const std::string& leader_http, uint64_t raft_id) {
-  CAIRN_ASSIGN_OR_RETURN(httplib::Client * client, LeaderClient(leader_http));
+  CAIRN_ASSIGN_OR_RETURN(httplib::Client * client, ServerClient(leader_http));
   httplib::Result response = client->Delete("/v1/operator/raft/peer?id=" + std::to_string(raft_id));
   if (!response) return TransportError(leader_http, response.error());
   if (response->status == 404) return Status::NotFound(response->body);
@@ -67,10 +70,12 @@ Status ForwardRemovePeer(const std::string& leader_http, uint64_t raft_id) {
   return OkStatus();
 }
 
-Result<catalog::CommandResult> ForwardWrite(const std::string& leader_http, const catalog::Command& command) {
-  CAIRN_ASSIGN_OR_RETURN(httplib::Client * client, LeaderClient(leader_http));
-  httplib::Result response = client->Put("/v1/internal/forward", EncodeCommand(command), "application/octet-stream");
-  if (!response) return TransportError(leader_http, response.error());
+Result<catalog::CommandResult> ForwardWrite(const std::string& server_http, const catalog::Command& command,
+                                            ForwardTo to) {
+  CAIRN_ASSIGN_OR_RETURN(httplib::Client * client, ServerClient(server_http));
+  const char* path = to == ForwardTo::kLeader ? "/v1/internal/forward" : "/v1/internal/forward?relay";
+  httplib::Result response = client->Put(path, EncodeCommand(command), "application/octet-stream");
+  if (!response) return TransportError(server_http, response.error());
   if (response->status != 200) {
     const StatusCode code = response->status == 500 ? StatusCode::kUnavailable : StatusCode::kInvalidArgument;
     return Status(code, response->body);
@@ -78,9 +83,13 @@ Result<catalog::CommandResult> ForwardWrite(const std::string& leader_http, cons
   return catalog::DecodeCommandResult(response->body);
 }
 
-}  // namespace cairn::agent
-
-namespace cairn::agent {
+Result<catalog::NodeRegistrations> FetchNodeRegistrations(const std::string& server_http, const std::string& node) {
+  CAIRN_ASSIGN_OR_RETURN(httplib::Client * client, ServerClient(server_http));
+  httplib::Result response = client->Get("/v1/internal/node-state/" + EncodePathSegment(node));
+  if (!response) return TransportError(server_http, response.error());
+  if (response->status != 200) return Status::Unavailable("server " + server_http + ": " + response->body);
+  return catalog::DecodeNodeRegistrations(response->body);
+}
 
 AsyncForwarder::AsyncForwarder(Env& env, size_t threads, size_t queue_max) : env_(env), queue_max_(queue_max) {
   for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Work(); });
@@ -96,16 +105,22 @@ AsyncForwarder::~AsyncForwarder() {
   for (std::thread& thread : threads_) thread.join();
 }
 
-void AsyncForwarder::Forward(std::string leader_http, catalog::Command command, DoneFn done) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (queue_.size() < queue_max_) {
-      queue_.push_back(Job{std::move(leader_http), std::move(command), std::move(done)});
-      cv_.notify_one();
-      return;
-    }
-  }
-  done(Status::ResourceExhausted("more than " + std::to_string(queue_max_) + " writes waiting to be forwarded"));
+void AsyncForwarder::Forward(std::string server_http, catalog::Command command, DoneFn done, ForwardTo to) {
+  Run<catalog::CommandResult>([server_http = std::move(server_http), command = std::move(command),
+                               to] { return ForwardWrite(server_http, command, to); },
+                              std::move(done));
+}
+
+bool AsyncForwarder::Submit(Job job) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (queue_.size() >= queue_max_) return false;
+  queue_.push_back(std::move(job));
+  cv_.notify_one();
+  return true;
+}
+
+Status AsyncForwarder::QueueFull() const {
+  return Status::ResourceExhausted("more than " + std::to_string(queue_max_) + " requests waiting to be forwarded");
 }
 
 void AsyncForwarder::Work() {
@@ -118,9 +133,8 @@ void AsyncForwarder::Work() {
       job = std::move(queue_.front());
       queue_.pop_front();
     }
-    Result<catalog::CommandResult> result = ForwardWrite(job.leader_http, job.command);
-    // If the loop has stopped, the callback (and what it refers to) is simply dropped.
-    (void)env_.Post([done = std::move(job.done), result = std::move(result)]() mutable { done(std::move(result)); });
+    // If the loop has stopped, the completion (and what it refers to) is simply dropped.
+    (void)env_.Post(job());
   }
 }
 

@@ -12,9 +12,19 @@
 
 namespace cairn::agent {
 
-// `leader_http` is "host:port". kUnavailable when the leader cannot be reached (the write did
+// Where a forwarded write goes: to the leader, which applies it and never forwards it again
+// (a follower server's forwarding), or to any server, which passes it on to the leader if it
+// does not lead (a client agent's writes).
+enum class ForwardTo : uint8_t { kLeader, kAnyServer };
+
+// `server_http` is "host:port". kUnavailable when the server cannot be reached (the write did
 // not happen), kTimeout when it did not answer in time (the outcome is unknown).
-Result<catalog::CommandResult> ForwardWrite(const std::string& leader_http, const catalog::Command& command);
+Result<catalog::CommandResult> ForwardWrite(const std::string& server_http, const catalog::Command& command,
+                                            ForwardTo to = ForwardTo::kLeader);
+
+// Everything the catalog holds on `node`, read from the server at `server_http`
+// (GET /v1/internal/node-state/<node>). kUnavailable when the server cannot be reached.
+Result<catalog::NodeRegistrations> FetchNodeRegistrations(const std::string& server_http, const std::string& node);
 
 // A session renewal sent to the leader's PUT /v1/session/renew/<id> (only the leader keeps
 // TTL timers). kNotFound when the leader does not know the session.
@@ -36,9 +46,10 @@ Status ForwardRemovePeer(const std::string& leader_http, uint64_t raft_id);
 
 namespace cairn::agent {
 
-// Forwards the writes the agent makes on its own (its services, TTL check updates) from the
-// loop thread without blocking it: requests run on a small pool of threads and each result
-// comes back to the loop through Env::Post. The queue is bounded (kResourceExhausted beyond).
+// Sends the requests the agent makes on its own (its services, TTL check updates, a client's
+// anti-entropy) from the loop thread without blocking it: requests run on a small pool of
+// threads and each result comes back to the loop through Env::Post. The queue is bounded
+// (kResourceExhausted beyond).
 class AsyncForwarder {
  public:
   using DoneFn = std::function<void(Result<catalog::CommandResult>)>;
@@ -51,14 +62,22 @@ class AsyncForwarder {
   AsyncForwarder& operator=(const AsyncForwarder&) = delete;
 
   // Loop thread. `done` runs on the loop, unless the loop has stopped by then.
-  void Forward(std::string leader_http, catalog::Command command, DoneFn done);
+  void Forward(std::string server_http, catalog::Command command, DoneFn done, ForwardTo to = ForwardTo::kLeader);
+  // Runs the blocking `call` on a pool thread and `done` with its result on the loop (or, with
+  // kResourceExhausted, at once when the queue is full).
+  template <typename T>
+  void Run(std::function<Result<T>()> call, std::function<void(Result<T>)> done) {
+    Job job = [call = std::move(call), done]() mutable -> std::function<void()> {
+      return [done = std::move(done), result = call()]() mutable { done(std::move(result)); };
+    };
+    if (!Submit(std::move(job))) done(QueueFull());
+  }
 
  private:
-  struct Job {
-    std::string leader_http;
-    catalog::Command command;
-    DoneFn done;
-  };
+  // Runs off the loop; returns what to run on the loop.
+  using Job = std::function<std::function<void()>()>;
+  bool Submit(Job job);
+  Status QueueFull() const;
   void Work();
 
   Env& env_;

@@ -63,10 +63,10 @@ struct Command {
 
 // What applying a command produced, returned to whoever proposed it.
 struct CommandResult {
-  RaftIndex index;          // the Raft index that applied the command
-  Outcome outcome;          // kOk, or the deterministic rejection
+  RaftIndex index;               // the Raft index that applied the command
+  Outcome outcome;               // kOk, or the deterministic rejection
   std::optional<TxnResult> txn;  // for TxnCommand
-  std::string session_id;   // for SessionCreateCommand
+  std::string session_id;        // for SessionCreateCommand
 };
 
 std::string EncodeCommand(const Command& command);
@@ -74,6 +74,16 @@ Result<Command> DecodeCommand(std::string_view bytes);
 
 std::string EncodeCommandResult(const CommandResult& result);
 Result<CommandResult> DecodeCommandResult(std::string_view bytes);
+
+// Everything registered on one node: what a client agent's anti-entropy compares with its own
+// services and checks (agent/anti_entropy.h). Served by GET /v1/internal/node-state/<node>.
+struct NodeRegistrations {
+  std::optional<Node> node;  // nullopt: the catalog does not know the node
+  std::vector<Service> services;
+  std::vector<Check> checks;
+};
+std::string EncodeNodeRegistrations(const NodeRegistrations& registrations);
+Result<NodeRegistrations> DecodeNodeRegistrations(std::string_view bytes);
 
 // Applies `command` to `store` at `index` (deterministic: same store, same command, same result).
 // A Status error is the store's own failure (I/O), never a rejection.

@@ -16,6 +16,9 @@ namespace {
 // The command format; a new layout gets a new number and the decoder refuses what it does not know.
 constexpr uint8_t kCommandVersion = 1;
 constexpr uint8_t kResultVersion = 1;
+constexpr uint8_t kNodeRegistrationsVersion = 1;
+// A node's services and checks have no limit of their own; the bytes left bound them.
+constexpr uint64_t kNodeRecordsMax = uint64_t{1} << 32;
 // Outcome and txn error messages are produced by the store and are short; this bounds a hostile one.
 constexpr size_t kMessageBytesMax = 64 * 1024;
 
@@ -460,6 +463,34 @@ Result<CommandResult> DecodeCommandResult(std::string_view bytes) {
   result.session_id = Name(d);
   CAIRN_RETURN_IF_ERROR(d.Finish());
   return result;
+}
+
+std::string EncodeNodeRegistrations(const NodeRegistrations& registrations) {
+  Encoder e;
+  e.PutU8(kNodeRegistrationsVersion);
+  e.PutU8(registrations.node ? 1 : 0);
+  if (registrations.node) PutNode(e, *registrations.node);
+  e.PutVarint64(registrations.services.size());
+  for (const Service& service : registrations.services) PutService(e, service);
+  e.PutVarint64(registrations.checks.size());
+  for (const Check& check : registrations.checks) PutCheck(e, check);
+  return e.Take();
+}
+
+Result<NodeRegistrations> DecodeNodeRegistrations(std::string_view bytes) {
+  Decoder d(bytes, "node registrations");
+  const uint8_t version = d.ReadU8();
+  if (!d.HasError() && version != kNodeRegistrationsVersion) {
+    d.Fail("unknown node registrations version " + std::to_string(version));
+  }
+  NodeRegistrations registrations;
+  if (Enum(d, 1, "node presence") == 1) registrations.node = ReadNode(d);
+  const uint64_t services = Count(d, kNodeRecordsMax, "service");
+  for (uint64_t i = 0; i < services && !d.HasError(); ++i) registrations.services.push_back(ReadService(d));
+  const uint64_t checks = Count(d, kNodeRecordsMax, "check");
+  for (uint64_t i = 0; i < checks && !d.HasError(); ++i) registrations.checks.push_back(ReadCheck(d));
+  CAIRN_RETURN_IF_ERROR(d.Finish());
+  return registrations;
 }
 
 }  // namespace cairn::catalog

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "http/json_fields.h"
+#include "http/relay.h"
 #include "http/routes.h"
 
 namespace cairn::http {
@@ -58,6 +59,10 @@ void HttpApi::Dispatch(const httplib::Request& req, httplib::Response& res, Requ
   const std::string_view method = req.method == "HEAD" ? std::string_view("GET") : std::string_view(req.method);
   // Handlers read path captures from req.matches; the request is this call's own to fill.
   auto& request = const_cast<httplib::Request&>(req);
+  if (!AnsweredLocally(req.path) && backend_.RelaysToServers()) {
+    RelayRequest(backend_, req, res);  // a client agent: a server answers
+    return;
+  }
   std::string allowed;
   for (const RouteTable::CompiledRoute& route : routes_->routes) {
     if (!req.path.starts_with(route.prefix)) continue;

@@ -161,6 +161,15 @@ class Backend {
   // configuration. kNotFound when no server matches.
   virtual Status RemoveRaftPeer(const std::string& id, const std::string& address) = 0;
 
+  // A client agent keeps no catalog: it answers /v1/agent/* itself and relays every other
+  // request to one of its servers (http/relay.h). RelaysToServers is fixed for the backend's
+  // life; RelayServer names the server to relay to now, as HTTP "host:port" (kUnavailable when
+  // none is known).
+  virtual bool RelaysToServers() const { return false; }
+  virtual Result<std::string> RelayServer() { return Status::FailedPrecondition("this agent does not relay"); }
+  // A relay to `server` failed without an answer: the backend should pick another server.
+  virtual void RelayFailed(const std::string& /*server*/) {}
+
   // "ip:port" of the leader's server port, empty when none is known.
   virtual std::string LeaderAddress() = 0;
   virtual std::vector<RaftServer> RaftConfiguration() = 0;

@@ -1,23 +1,56 @@
-// PUT /v1/internal/forward: a write a follower server forwarded to this one (agent/forward.h).
-// The body is the command in its replicated encoding; the answer is the encoded result.
+// Endpoints between agents, not part of Consul's API:
+//   PUT /v1/internal/forward: a write another agent forwarded here (agent/forward.h). The body
+//     is the command in its replicated encoding; the answer is the encoded result. A server
+//     forwards it once more, to the leader, only when it came from a client agent (?relay).
+//   GET /v1/internal/node-state/<node>: everything registered on a node, encoded
+//     (catalog::EncodeNodeRegistrations), for a client agent's anti-entropy. An indexed read:
+//     consistency modes and X-Consul-Index as every read.
 #include "catalog/command.h"
 #include "http/routes.h"
 
 namespace cairn::http {
 namespace {
 
+using catalog::StateStore;
+using catalog::Table;
+
 void Forward(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
   // A command that does not decode strictly is refused before it can reach the log.
   Result<catalog::Command> command = catalog::DecodeCommand(req.body);
   if (!command.IsOk()) return ReplyText(res, 400, "Invalid forwarded command: " + command.GetStatus().Message());
-  Result<catalog::CommandResult> result = ctx.backend.ForwardedWrite(std::move(command).Value());
+  // From a client agent, the write may take one more hop (to the leader); from a server it
+  // may not, so leadership churn cannot bounce a write around.
+  Result<catalog::CommandResult> result = HasFlag(req, "relay")
+                                              ? ctx.backend.Write(std::move(command).Value())
+                                              : ctx.backend.ForwardedWrite(std::move(command).Value());
   if (Failed(res, result)) return;
   res.status = 200;
   res.set_content(catalog::EncodeCommandResult(*result), "application/octet-stream");
 }
 
+void NodeState(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  const std::string name = req.matches[1];
+  catalog::NodeRegistrations registrations;
+  auto read = [&](const StateStore& store) {
+    auto node = store.GetNode(name);
+    auto services = store.NodeServices(name);
+    auto checks = store.NodeChecks(name);
+    registrations.node = std::move(node.value);
+    registrations.services = std::move(services.value);
+    registrations.checks = std::move(checks.value);
+    return std::max({node.index, services.index, checks.index});
+  };
+  const auto topics = StateStore::TopicsForTables({Table::kNodes, Table::kServices, Table::kChecks});
+  if (!RunQuery(ctx, req, res, topics, read)) return;
+  res.status = 200;
+  res.set_content(catalog::EncodeNodeRegistrations(registrations), "application/octet-stream");
+}
+
 }  // namespace
 
-void AddInternalRoutes(std::vector<Route>& routes) { routes.push_back({"PUT", "/v1/internal/forward", Forward}); }
+void AddInternalRoutes(std::vector<Route>& routes) {
+  routes.push_back({"PUT", "/v1/internal/forward", Forward});
+  routes.push_back({"GET", R"(/v1/internal/node-state/(.+))", NodeState});
+}
 
 }  // namespace cairn::http

@@ -7,6 +7,12 @@
 
 namespace cairn::http {
 
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
 namespace {
 
 using Kind = ParseOutcome::Kind;
@@ -17,12 +23,6 @@ ParseOutcome Error(int status, std::string message) {
   outcome.error_status = status;
   outcome.error_message = std::move(message);
   return outcome;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 std::string_view Trim(std::string_view text) {

@@ -50,6 +50,9 @@ std::string DecodeUrlComponent(std::string_view text, bool plus_is_space);
 // ignored), and the body unless `head_only`.
 std::string SerializeResponse(const httplib::Response& response, bool keep_alive, bool head_only);
 
+// ASCII case-insensitive equality, as header names compare.
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
 // The standard reason phrase of a status code ("Unknown" for codes without one).
 std::string_view ReasonPhrase(int status);
 

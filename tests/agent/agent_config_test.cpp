@@ -70,6 +70,13 @@ TEST_SUITE("agent.config") {
     CHECK(ValidateAgentConfig(server).Message().find("-retry-join") != std::string::npos);
     server.retry_join = {"127.0.0.1"};
     CHECK(ValidateAgentConfig(server).IsOk());
+    // A client agent (neither -server nor -dev) needs a data dir and takes no -bootstrap-expect.
+    AgentConfig client;
+    CHECK(ValidateAgentConfig(client).Message().find("-data-dir") != std::string::npos);
+    client.data_dir = "/tmp/x";
+    CHECK(ValidateAgentConfig(client).IsOk());
+    client.bootstrap_expect = 1;
+    CHECK(ValidateAgentConfig(client).Message().find("-bootstrap-expect needs -server") != std::string::npos);
   }
 }
 

@@ -19,7 +19,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "compat"))
-from cairn_agent import cluster_leader as leader_of, http_request as request, start_servers  # noqa: E402
+from cairn_agent import cluster_leader as leader_of, http_request as request, poll, start_servers  # noqa: E402
 
 SERVERS = []
 
@@ -37,13 +37,7 @@ def fail(message):
 
 
 def wait_for(what, predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    fail(f"timed out after {timeout} s waiting for {what}")
+    return poll(predicate, timeout, 0.05) or fail(f"timed out after {timeout} s waiting for {what}")
 
 
 

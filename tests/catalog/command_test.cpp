@@ -272,6 +272,34 @@ TEST_SUITE("catalog.command") {
     CHECK(!DecodeCommandResult(bytes + '\0').IsOk());
   }
 
+  TEST_CASE("a node's registrations survive a round trip; truncations and a wrong version are refused") {
+    NodeRegistrations full{FullNode(), {FullService(), FullService()}, {FullCheck()}};
+    full.services[1].id = "web-2";
+    const std::string bytes = EncodeNodeRegistrations(full);
+    Result<NodeRegistrations> decoded = DecodeNodeRegistrations(bytes);
+    REQUIRE_MESSAGE(decoded.IsOk(), decoded.GetStatus().ToString());
+    REQUIRE(decoded->node.has_value());
+    CHECK(decoded->node->SameAs(*full.node));
+    REQUIRE(decoded->services.size() == 2);
+    CHECK(decoded->services[1].SameAs(full.services[1]));
+    REQUIRE(decoded->checks.size() == 1);
+    CHECK(decoded->checks[0].SameAs(full.checks[0]));
+    CHECK(EncodeNodeRegistrations(*decoded) == bytes);
+
+    Result<NodeRegistrations> unknown = DecodeNodeRegistrations(EncodeNodeRegistrations(NodeRegistrations{}));
+    REQUIRE(unknown.IsOk());
+    CHECK(!unknown->node.has_value());
+    CHECK(unknown->services.empty());
+
+    for (size_t len = 0; len < bytes.size(); ++len) {
+      CHECK(!DecodeNodeRegistrations(std::string_view(bytes).substr(0, len)).IsOk());
+    }
+    CHECK(!DecodeNodeRegistrations(bytes + '\0').IsOk());
+    std::string other_version = bytes;
+    other_version[0] = 2;
+    CHECK(DecodeNodeRegistrations(other_version).GetStatus().Message().find("version 2") != std::string::npos);
+  }
+
   TEST_CASE("ApplyCommand applies each kind and reports rejections as outcomes") {
     TempDir dir;
     auto store = OpenOrDie(dir.path);

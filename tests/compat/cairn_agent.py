@@ -177,6 +177,43 @@ class Server(_Process):
         return self.proc is not None and self.proc.poll() is None
 
 
+class Client(_Process):
+    """One client agent (no -server) on its own loopback address, joined to `join` gossip addresses."""
+
+    def __init__(self, binary, work, name, ip, join):
+        self.binary, self.name, self.ip = binary, name, ip
+        self.data_dir = os.path.join(work, name)
+        self.http_port, self.serf_port = free_port(), free_port()
+        self.join = list(join)
+        self.log_path = os.path.join(work, f"{name}.log")
+        self.proc = None
+
+    @property
+    def address(self):
+        return f"{self.ip}:{self.http_port}"
+
+    def start(self):
+        args = [self.binary, "agent", f"-node={self.name}", f"-data-dir={self.data_dir}", f"-bind={self.ip}",
+                f"-client={self.ip}", f"-http-port={self.http_port}", f"-serf-lan-port={self.serf_port}",
+                *[f"-retry-join={address}" for address in self.join]]
+        self.proc = subprocess.Popen(args, stdout=open(self.log_path, "a"), stderr=subprocess.STDOUT)
+
+    kill = Server.kill
+    stop = Server.stop
+    alive = Server.alive
+
+
+def poll(predicate, timeout, interval=0.05):
+    """predicate()'s first truthy value within `timeout` seconds, or None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return None
+
+
 def http_request(server, method, path, body=None, timeout=10):
     """Returns (status, headers with lower-case names, body bytes); status 0 when unreachable.
     A dict or list body is sent as JSON."""
