@@ -232,7 +232,16 @@ Status AgentBackend::Leave() {
 }
 
 Status AgentBackend::ForceLeave(const std::string& node) {
-  return Status::FailedPrecondition("force-leave of \"" + node + "\" is not available yet");
+  return CallOnLoop<bool>(env_, kCallTimeout,
+                          [this, node](auto done) {
+                            Status status = core_.ForceLeave(node);
+                            if (status.IsOk()) {
+                              done(true);
+                            } else {
+                              done(status);
+                            }
+                          })
+      .GetStatus();
 }
 
 Status AgentBackend::RemoveRaftPeer(const std::string& id, const std::string& address) {

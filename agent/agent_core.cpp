@@ -657,6 +657,8 @@ Status AgentCore::Leave() {
   return OkStatus();
 }
 
+Status AgentCore::ForceLeave(const std::string& node) { return gossip_->ForceLeave(node); }
+
 std::string AgentCore::LeaderAddress() const {
   if (!Ready()) return "";
   const raft::NodeId leader = server_->Raft().Leader();

@@ -104,6 +104,7 @@ class AgentCore {
   void RemoveRaftPeer(const std::string& id, const std::string& address, std::function<void(Status)> done);
   Status Join(const std::string& address);
   Status Leave();
+  Status ForceLeave(const std::string& node);
   std::string LeaderAddress() const;
   std::vector<http::RaftServer> RaftConfiguration() const;
   std::vector<http::Member> Members() const;

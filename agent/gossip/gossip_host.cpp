@@ -95,6 +95,12 @@ void GossipHost::Leave() {
   Drain();
 }
 
+Status GossipHost::ForceLeave(const std::string& name) {
+  CAIRN_RETURN_IF_ERROR(core_->ForceLeave(env_.Now(), name));
+  Drain();
+  return OkStatus();
+}
+
 Status GossipHost::SetMetadata(const Metadata& meta) {
   CAIRN_RETURN_IF_ERROR(core_->SetMetadata(env_.Now(), meta));
   Drain();

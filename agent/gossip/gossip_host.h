@@ -52,6 +52,7 @@ class GossipHost {
   // knows no one else.
   Status Join(const std::vector<NetAddress>& seeds);
   void Leave();
+  Status ForceLeave(const std::string& name);  // Swim::ForceLeave
   Status SetMetadata(const Metadata& meta);
 
   const Swim& Core() const { return *core_; }

@@ -125,6 +125,11 @@ class Swim {
   // Broadcasts a leave with a raised incarnation; the host keeps ticking a little while so the
   // news spreads, then stops.
   void Leave(MonoTime now);
+  // Declares a failed member left, as if it had left gracefully (Consul's force-leave): the
+  // leave spreads, and everyone forgets the member after the reap window. kNotFound for an
+  // unknown name, kFailedPrecondition for this node or a member that is not failed (a live
+  // member would refute the claim anyway).
+  Status ForceLeave(MonoTime now, const std::string& name);
   Status SetMetadata(MonoTime now, const Metadata& meta);
 
   // --- output ---

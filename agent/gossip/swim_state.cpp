@@ -267,6 +267,22 @@ void Swim::Leave(MonoTime now) {
   Broadcast(self.name, gossip::Leave{self.name, self.incarnation});
 }
 
+Status Swim::ForceLeave(MonoTime now, const std::string& name) {
+  now_ = std::max(now_, now);
+  auto index = IndexOf(name);
+  if (!index) return Status::NotFound("no member named \"" + name + "\"");
+  const Member& member = members_[*index];
+  if (*index == 0) return Status::FailedPrecondition("cannot force-leave this node itself; use leave");
+  if (member.state == MemberState::kLeft) return OkStatus();
+  if (member.state != MemberState::kDead) {
+    return Status::FailedPrecondition("member \"" + name + "\" is not failed (" +
+                                      std::string(MemberStateName(member.state)) + ")");
+  }
+  // The member's own incarnation: it is the one claim it can still refute if it comes back.
+  OnLeave(gossip::Leave{name, member.incarnation});
+  return OkStatus();
+}
+
 Status Swim::SetMetadata(MonoTime now, const Metadata& meta) {
   now_ = std::max(now_, now);
   CAIRN_RETURN_IF_ERROR(ValidateMetadata(meta));

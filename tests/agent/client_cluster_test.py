@@ -9,6 +9,7 @@ Servers listen on 127.0.0.1; client agent i binds 127.0.3.<i+1> for gossip and H
   3. anti-entropy: a service removed behind a client's back (catalog deregister on a server)
      comes back; the client's next change brings it back at once;
   4. SIGKILL one client: its node turns critical in the catalog and every agent sees it failed;
+     `cairn force-leave` then turns it left everywhere and removes its node from the catalog;
   5. SIGKILL the server most clients use: the rest keep serving, every client still writes
      and reads, and clients move off the dead server;
   6. partition 5 clients from everyone else (iptables on loopback), then heal: membership
@@ -35,6 +36,7 @@ CLIENTS_COUNT = 20
 PARTITIONED = range(15, 20)  # clients c15..c19: 127.0.3.16 .. 127.0.3.20
 CHAIN = f"CAIRN_TEST_{os.getpid()}"
 SERVERS, CLIENTS = [], []
+BINARY = sys.argv[1] if len(sys.argv) > 1 else None
 STARTED = time.monotonic()
 
 
@@ -221,6 +223,22 @@ def phase_kill_client():
     if "web-10" in passing:
         fail("the killed client's service is still listed as passing")
     log(f"SIGKILLed {victim.name}: critical in the catalog after {critical:.1f} s, failed everywhere after {everyone:.1f} s")
+    # `cairn force-leave` on a server: the failed member turns left everywhere and its node
+    # leaves the catalog (the leader deregisters members that left).
+    server = SERVERS[0]
+    done = subprocess.run([BINARY, "force-leave", f"-http-addr={server.address}", victim.name],
+                          capture_output=True, text=True, timeout=30)
+    if done.returncode != 0:
+        fail(f"cairn force-leave {victim.name}: exit {done.returncode}: {done.stdout}{done.stderr}")
+    wait_for(f"every agent to see {victim.name} left",
+             lambda: all((member_states(a) or {}).get(victim.name) == 3 for a in alive_agents()), 30)
+    wait_for(f"{victim.name}'s node to leave the catalog",
+             lambda: get_json(server, f"/v1/catalog/node/{victim.name}?stale")[0] is None, 30)
+    done = subprocess.run([BINARY, "force-leave", f"-http-addr={server.address}", CLIENTS[11].name],
+                          capture_output=True, text=True, timeout=30)
+    if done.returncode == 0 or "not failed" not in done.stdout + done.stderr:
+        fail(f"force-leave of a live member was not refused: {done.returncode} {done.stdout}{done.stderr}")
+    log(f"force-leave: {victim.name} left everywhere and its node left the catalog; a live member is refused")
 
 
 # ---- phase 5 --------------------------------------------------------------------------------

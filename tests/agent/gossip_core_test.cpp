@@ -386,6 +386,26 @@ TEST_SUITE("gossip.core") {
     }
   }
 
+  TEST_CASE("force-leave turns a failed member left everywhere; alive members and self are refused") {
+    TestNet net(5);
+    net.JoinAll();
+    net.Advance(5s);
+    CHECK(net[0].ForceLeave(net.now, "n3").Code() == StatusCode::kFailedPrecondition);  // alive
+    CHECK(net[0].ForceLeave(net.now, "n0").Code() == StatusCode::kFailedPrecondition);  // self
+    CHECK(net[0].ForceLeave(net.now, "nobody").Code() == StatusCode::kNotFound);
+    CHECK(net.StateAt(1, 3) == MemberState::kAlive);
+    net.down.insert(net.Host(3));
+    for (int s = 0; s < 120 && net.StateAt(0, 3) != MemberState::kDead; ++s) net.Advance(1s);
+    REQUIRE(net.StateAt(0, 3) == MemberState::kDead);
+    REQUIRE(net[0].ForceLeave(net.now, "n3").IsOk());
+    net.Advance(5s);
+    for (size_t i : {0, 1, 2, 4}) {
+      CHECK(net.StateAt(i, 3) == MemberState::kLeft);
+      CHECK(net.Count(i, EventKind::kLeft, "n3") == 1);
+    }
+    CHECK(net[0].ForceLeave(net.now, "n3").IsOk());  // already left: nothing to do
+  }
+
   TEST_CASE("after a partition heals, reconnect push-pulls bring everyone back alive") {
     TestNet net(6, [](SwimConfig& c) { c.reconnect_interval = 5s; });
     net.JoinAll();
