@@ -78,35 +78,6 @@ Result<std::unique_ptr<AgentCore>> AgentCore::Open(Env& env, Logger& logger, con
   return core;
 }
 
-// Starts Raft from the saved voter set, or bootstraps one: at once for a single server,
-// otherwise once gossip shows bootstrap_expect servers (agent/server_bootstrap.h).
-Status AgentCore::MaybeStartServer() {
-  const std::string peers_path = data_dir_ + "/peers";
-  CAIRN_ASSIGN_OR_RETURN(std::optional<ServerPeers> saved, LoadServerPeers(peers_path));
-  if (!saved) {
-    if (config_.dev || config_.bootstrap_expect == 1) {
-      saved = ServerPeers{{ServerIdForNode(config_.node_name), NetAddress{config_.bind_addr, config_.server_port}}};
-    } else {
-      saved = ExpectedServers(gossip_->Core().Members(), config_.datacenter, config_.bootstrap_expect);
-      if (!saved) return OkStatus();  // not yet: housekeeping asks again
-    }
-    CAIRN_RETURN_IF_ERROR(SaveServerPeers(peers_path, *saved));
-    logger_.Info("bootstrapping the server cluster", {{"servers", static_cast<uint64_t>(saved->size())}});
-  }
-  server::CatalogServerOptions options;
-  options.data_dir = data_dir_;
-  options.raft.raft.id = ServerIdForNode(config_.node_name);
-  options.raft.peers = *saved;
-  if (options.raft.peers.find(options.raft.raft.id) == options.raft.peers.end()) {
-    return Status::FailedPrecondition("this node (" + config_.node_name + ") is not among the servers saved in " +
-                                      peers_path);
-  }
-  CAIRN_ASSIGN_OR_RETURN(server_, server::CatalogServer::Open(env_, logger_, std::move(options)));
-  // A single server elects itself at once instead of waiting out an election timeout.
-  if (saved->size() == 1) CAIRN_RETURN_IF_ERROR(server_->Raft().Campaign());
-  return OkStatus();
-}
-
 Status AgentCore::StartGossip() {
   gossip::GossipHostConfig gossip;
   gossip.swim.name = config_.node_name;
@@ -497,7 +468,10 @@ void AgentCore::Housekeeping() {
   const bool leader = Leading();
   if (leader && !was_leader_) reconciled_.clear();  // a new leader checks every member again
   was_leader_ = leader;
-  if (leader) ReconcileMembers();
+  if (leader) {
+    ReconcileMembers();
+    ReconcileRaftServers();
+  }
   if (Ready()) ExpireTtlChecks();
 }
 

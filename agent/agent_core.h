@@ -141,6 +141,14 @@ class AgentCore {
   void ExpireTtlChecks();
   void OnServersChanged();
 
+  // Server membership (server_membership.cpp): starting Raft (bootstrap, restart or join),
+  // asking other servers whether a cluster already runs without this one, and the leader
+  // turning servers seen in gossip into voters (and removing those that left).
+  Status StartServerFromPeers(const ServerPeers& peers, bool join);
+  void ProbeForCluster();
+  void ReconcileRaftServers();
+  void ChangeRaftServer(bool add, const gossip::Member& member);
+
   // Anti-entropy: one pass at a time; a request during a pass runs another after it.
   void RequestSync();
   void ScheduleSync();
@@ -176,6 +184,13 @@ class AgentCore {
   std::map<std::string, LocalService> services_;
   std::map<std::string, TrackedCheck> checks_;
   bool was_leader_ = false;
+  // A new server's question to the others: does a cluster run without me?
+  struct ClusterProbe {
+    bool running = false;
+    std::optional<bool> cluster_without_me;  // the last answer, used once
+    MonoTime next{};
+  } probe_;
+  bool raft_change_running_ = false;
   TimerId housekeeping_timer_ = 0;
   // Members whose catalog entry is known to be up to date (by gossip state), so the leader
   // writes only what changed.

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "common/env.h"
 #include "http/relay.h"
@@ -81,6 +82,20 @@ Result<catalog::CommandResult> ForwardWrite(const std::string& server_http, cons
     return Status(code, response->body);
   }
   return catalog::DecodeCommandResult(response->body);
+}
+
+Result<std::vector<std::string>> FetchRaftPeers(const std::string& server_http) {
+  CAIRN_ASSIGN_OR_RETURN(httplib::Client * client, ServerClient(server_http));
+  httplib::Result response = client->Get("/v1/status/peers");
+  if (!response) return TransportError(server_http, response.error());
+  if (response->status != 200) return Status::Unavailable("server " + server_http + ": " + response->body);
+  const nlohmann::json peers = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+  if (!peers.is_array()) return Status::Unavailable("server " + server_http + " answered peers that are not a list");
+  std::vector<std::string> out;
+  for (const nlohmann::json& peer : peers) {
+    if (peer.is_string()) out.push_back(peer.get<std::string>());
+  }
+  return out;
 }
 
 Result<catalog::NodeRegistrations> FetchNodeRegistrations(const std::string& server_http, const std::string& node) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "catalog/command.h"
 #include "common/status.h"
@@ -25,6 +26,10 @@ Result<catalog::CommandResult> ForwardWrite(const std::string& server_http, cons
 // Everything the catalog holds on `node`, read from the server at `server_http`
 // (GET /v1/internal/node-state/<node>). kUnavailable when the server cannot be reached.
 Result<catalog::NodeRegistrations> FetchNodeRegistrations(const std::string& server_http, const std::string& node);
+
+// The Raft voters the server at `server_http` reports (GET /v1/status/peers), as "host:port" of
+// their Raft ports; empty when it runs no Raft yet. kUnavailable when it cannot be reached.
+Result<std::vector<std::string>> FetchRaftPeers(const std::string& server_http);
 
 // A session renewal sent to the leader's PUT /v1/session/renew/<id> (only the leader keeps
 // TTL timers). kNotFound when the leader does not know the session.

@@ -66,6 +66,10 @@ void CatalogServer::Fsm::FinishApplying() {
 }
 
 Status CatalogServer::Fsm::Restore(std::string_view image) {
+  // A replica that joined a running cluster has no snapshot of its own until the leader sends
+  // one: the host hands over an empty image. The store is what this replica has applied so far
+  // (nothing, on the first start), and the log that follows brings the rest.
+  if (image.empty()) return OkStatus();
   CAIRN_ASSIGN_OR_RETURN(catalog::RaftIndex image_applied, catalog::StateStore::SnapshotAppliedIndex(image));
   catalog::StateStore& store = server_.Store();
   // At startup the host hands over the log's last snapshot, which the durable store has

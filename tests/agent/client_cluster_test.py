@@ -30,7 +30,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "compat"))
-from cairn_agent import Client, cluster_leader, http_request as request, poll, start_servers  # noqa: E402
+from cairn_agent import Client, cluster_leader, fail_run, http_request as request, poll, start_servers  # noqa: E402
 
 CLIENTS_COUNT = 20
 PARTITIONED = range(15, 20)  # clients c15..c19: 127.0.3.16 .. 127.0.3.20
@@ -51,13 +51,8 @@ def cleanup():
 
 
 def fail(message):
-    print(f"FAIL: {message}", flush=True)
-    for agent in SERVERS + CLIENTS[:3]:
-        print(f"--- {agent.name} log tail ({agent.log_path}) ---\n{agent.log_tail(25)}", flush=True)
-    print("(logs of every agent are in the work directory above)", flush=True)
-    print("reproduce: /usr/bin/python3 " + " ".join(sys.argv), flush=True)
-    cleanup()
-    raise SystemExit(1)
+    print("(logs of every agent are in the work directory)", flush=True)
+    fail_run(message, SERVERS + CLIENTS[:3], 25, cleanup)
 
 
 def wait_for(what, predicate, timeout):

@@ -19,27 +19,17 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "compat"))
-from cairn_agent import cluster_leader as leader_of, http_request as request, poll, start_servers  # noqa: E402
+from cairn_agent import cluster_leader as leader_of, fail_run, http_request as request, poll, start_servers  # noqa: E402
 
 SERVERS = []
 
 
 def fail(message):
-    print(f"FAIL: {message}", flush=True)
-    for s in SERVERS:
-        print(f"--- {s.name} log tail ({s.log_path}) ---\n{s.log_tail()}", flush=True)
-    print("reproduce: /usr/bin/python3 " + " ".join(sys.argv), flush=True)
-    for s in SERVERS:
-        s.kill()
-    raise SystemExit(1)
-
-
+    fail_run(message, SERVERS)
 
 
 def wait_for(what, predicate, timeout):
     return poll(predicate, timeout, 0.05) or fail(f"timed out after {timeout} s waiting for {what}")
-
-
 
 
 def put(server, key, value):

@@ -203,6 +203,19 @@ class Client(_Process):
     alive = Server.alive
 
 
+def fail_run(message, agents, log_lines=40, cleanup=None):
+    """Ends a test run: the failure, each agent's log tail, how to reproduce, then kills them."""
+    print(f"FAIL: {message}", flush=True)
+    for agent in agents:
+        print(f"--- {agent.name} log tail ({agent.log_path}) ---\n{agent.log_tail(log_lines)}", flush=True)
+    print("reproduce: /usr/bin/python3 " + " ".join(sys.argv), flush=True)
+    if cleanup:
+        cleanup()
+    for agent in agents:
+        agent.kill()
+    raise SystemExit(1)
+
+
 def poll(predicate, timeout, interval=0.05):
     """predicate()'s first truthy value within `timeout` seconds, or None."""
     deadline = time.monotonic() + timeout
