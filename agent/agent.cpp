@@ -25,6 +25,8 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr std::chrono::milliseconds kLeaderWait = 10s;
+// After a graceful leave the agent keeps gossiping this long, so the leave spreads, then stops.
+constexpr std::chrono::milliseconds kLeavePropagation = 2s;
 
 std::string HostName() {
   char name[256] = {};
@@ -85,7 +87,10 @@ LogLevel ParseLevel(const std::string& level) {
 class Agent::Impl {
  public:
   explicit Impl(agent::AgentConfig config) : config_(std::move(config)) {}
-  ~Impl() { Shutdown(); }
+  ~Impl() {
+    Shutdown();
+    if (leave_thread_.joinable()) leave_thread_.join();
+  }
 
   Status Start() {
     std::promise<Status> opened;
@@ -97,7 +102,7 @@ class Agent::Impl {
       return status;
     }
     CAIRN_RETURN_IF_ERROR(WaitForLeader());
-    backend_ = std::make_unique<agent::AgentBackend>(*env_, *core_);
+    backend_ = std::make_unique<agent::AgentBackend>(*env_, *core_, [this] { StopAfterLeave(); });
     http::ApiOptions options;
     options.bind_host = config_.client_addr;
     options.port = config_.http_port;
@@ -126,6 +131,19 @@ class Agent::Impl {
       std::lock_guard<std::mutex> lock(mu_);
       stopped_ = true;
       stopped_cv_.notify_all();
+    });
+  }
+
+  // As Consul's agent does after a graceful leave: stop once the leave has had time to spread.
+  void StopAfterLeave() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (leave_thread_.joinable() || stopped_) return;
+    leave_thread_ = std::thread([this] {
+      {
+        std::unique_lock<std::mutex> wait(mu_);
+        stopped_cv_.wait_for(wait, kLeavePropagation, [&] { return stopped_; });
+      }
+      Shutdown();
     });
   }
 
@@ -179,6 +197,7 @@ class Agent::Impl {
   }
 
   std::thread loop_thread_;
+  std::thread leave_thread_;
   std::once_flag shutdown_once_;
   std::mutex mu_;
   std::condition_variable stopped_cv_;

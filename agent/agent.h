@@ -37,7 +37,8 @@ class Agent {
 
   // Stops the HTTP API, gossip and the server, in that order. A -dev agent's state is removed.
   void Shutdown();
-  // Blocks until the agent has stopped (Shutdown from another thread, or a leave).
+  // Blocks until the agent has stopped (Shutdown from another thread, or 2 s after a graceful
+  // leave through Api().Leave() or /v1/agent/leave).
   void Wait();
 
   // The calls the HTTP API makes, for an embedding application to make directly.

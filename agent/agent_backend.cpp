@@ -228,7 +228,9 @@ Status AgentBackend::Join(const std::string& address) {
 }
 
 Status AgentBackend::Leave() {
-  return Do([](AgentCore& core, auto done) { done(core.Leave()); });
+  Status left = Do([](AgentCore& core, auto done) { done(core.Leave()); });
+  if (left.IsOk() && on_leave_) on_leave_();
+  return left;
 }
 
 Status AgentBackend::ForceLeave(const std::string& node) {

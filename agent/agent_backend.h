@@ -19,7 +19,9 @@ namespace cairn::agent {
 class AgentBackend final : public http::Backend {
  public:
   // `core` is owned by the loop thread of `env`; both must outlive the backend's callers.
-  AgentBackend(Env& env, AgentCore& core) : env_(env), core_(core) {}
+  // `on_leave` runs after a successful Leave (the agent stops itself then).
+  AgentBackend(Env& env, AgentCore& core, std::function<void()> on_leave = nullptr)
+      : env_(env), core_(core), on_leave_(std::move(on_leave)) {}
 
   // Ends every blocking query now (kUnavailable) and refuses new ones: the agent is stopping.
   void Close();
@@ -76,6 +78,7 @@ class AgentBackend final : public http::Backend {
 
   Env& env_;
   AgentCore& core_;
+  std::function<void()> on_leave_;
   std::mutex mu_;
   bool closed_ = false;
   std::set<std::shared_ptr<WakeSignal>> waiting_;

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <atomic>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -50,14 +51,19 @@ int RunAgent(const std::vector<std::string>& args) {
   }
   std::cout << "==> Cairn agent running. HTTP API on " << (*agent)->Config().client_addr << ":" << (*agent)->HttpPort()
             << ", node " << (*agent)->Config().node_name << std::endl;
+  std::atomic<bool> stopped{false};
   std::thread signal_waiter([&] {
     int signal = 0;
     sigwait(&signals, &signal);
+    if (stopped) return;  // the agent stopped on its own (a leave) and woke this thread
     std::cout << "==> Caught signal " << signal << ", shutting down" << std::endl;
     (*agent)->Shutdown();
   });
   (*agent)->Wait();
+  stopped = true;
+  pthread_kill(signal_waiter.native_handle(), SIGTERM);  // blocked here, so only sigwait takes it
   signal_waiter.join();
+  std::cout << "==> Cairn agent stopped" << std::endl;
   return 0;
 }
 

@@ -5,8 +5,8 @@ Starts 3 servers with -bootstrap-expect=3, writes a key, then:
   1. starts a 4th server (also -bootstrap-expect=3): it does not bootstrap a cluster of its own
      but joins the running one, and the leader makes it a voter after its stabilization time;
      it serves the key written before it came;
-  2. one of the first servers leaves gracefully (/v1/agent/leave): the leader removes it from
-     the Raft configuration, and writes go on with the 3 that remain;
+  2. one of the first servers leaves gracefully (/v1/agent/leave) and exits: the leader removes
+     it from the Raft configuration, and writes go on with the 3 that remain;
   3. the 4th server restarts on its data dir and is a voter again, without bootstrapping.
 
 usage: /usr/bin/python3 server_join_test.py <cairn binary>
@@ -93,7 +93,10 @@ def main():
         fail(f"leave on s2: {status} {body!r}")
     rest = [s for s in SERVERS if s is not s2]
     wait_for("the others to drop s2 from the voters", lambda: everyone_agrees(rest, {"s1", "s3", "s4"}), 60)
-    s2.stop()
+    # As Consul's agent does, the server stops by itself once its leave has spread.
+    wait_for("s2 to exit after its leave", lambda: not s2.alive(), 15)
+    if s2.proc.returncode != 0:
+        fail(f"s2 exited with {s2.proc.returncode} after its leave")
     SERVERS.remove(s2)
     write("after/leave", "yes", rest)
     wait_for("s4 to apply a write made after s2 left", lambda: read_stale(s4, "after/leave") == "yes", 30)
