@@ -234,16 +234,7 @@ Status AgentBackend::Leave() {
 }
 
 Status AgentBackend::ForceLeave(const std::string& node) {
-  return CallOnLoop<bool>(env_, kCallTimeout,
-                          [this, node](auto done) {
-                            Status status = core_.ForceLeave(node);
-                            if (status.IsOk()) {
-                              done(true);
-                            } else {
-                              done(status);
-                            }
-                          })
-      .GetStatus();
+  return Do([node](AgentCore& core, auto done) { done(core.ForceLeave(node)); });
 }
 
 Status AgentBackend::RemoveRaftPeer(const std::string& id, const std::string& address) {

@@ -18,7 +18,6 @@ constexpr size_t kForwardThreads = 2;
 constexpr size_t kForwardQueueMax = 1024;
 // How long a follower waits to apply a write the leader has applied before answering it.
 constexpr Duration kForwardedApplyTimeout = 10s;
-constexpr const char* kSerfHealthId = kSerfHealthCheckId;
 // After a failed anti-entropy pass: a retry after 1 s, doubling while passes keep failing.
 constexpr Duration kSyncRetryFirst = 1s;
 constexpr uint32_t kSyncRetryDoublingsMax = 5;
@@ -26,7 +25,7 @@ constexpr uint32_t kSyncRetryDoublingsMax = 5;
 catalog::Check SerfHealth(const std::string& node, catalog::HealthStatus status) {
   catalog::Check check;
   check.node = node;
-  check.check_id = kSerfHealthId;
+  check.check_id = kSerfHealthCheckId;
   check.name = "Serf Health Status";
   check.status = status;
   check.output =

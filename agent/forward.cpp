@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <map>
-#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "common/env.h"

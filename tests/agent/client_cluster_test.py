@@ -36,7 +36,7 @@ CLIENTS_COUNT = 20
 PARTITIONED = range(15, 20)  # clients c15..c19: 127.0.3.16 .. 127.0.3.20
 CHAIN = f"CAIRN_TEST_{os.getpid()}"
 SERVERS, CLIENTS = [], []
-BINARY = sys.argv[1] if len(sys.argv) > 1 else None
+BINARY = sys.argv[1]
 STARTED = time.monotonic()
 
 
@@ -323,13 +323,12 @@ def phase_partition():
 
 
 def main():
-    binary = sys.argv[1]
     work = tempfile.mkdtemp(prefix="cairn-client-cluster-")
     log(f"work directory {work}")
-    SERVERS.extend(start_servers(binary, work))
+    SERVERS.extend(start_servers(BINARY, work))
     joins = [f"127.0.0.1:{s.serf_port}" for s in SERVERS]
     for i in range(CLIENTS_COUNT):
-        CLIENTS.append(Client(binary, work, f"c{i}", f"127.0.3.{i + 1}", joins))
+        CLIENTS.append(Client(BINARY, work, f"c{i}", f"127.0.3.{i + 1}", joins))
     for client in CLIENTS:
         client.start()
     try:
