@@ -252,8 +252,8 @@ std::string AgentBackend::LeaderAddress() {
   return Get<std::string>([](AgentCore& core) { return core.LeaderAddress(); });
 }
 
-std::vector<http::RaftServer> AgentBackend::RaftConfiguration() {
-  return Get<std::vector<http::RaftServer>>([](AgentCore& core) { return core.RaftConfiguration(); });
+http::RaftConfigurationView AgentBackend::RaftConfiguration() {
+  return Get<http::RaftConfigurationView>([](AgentCore& core) { return core.RaftConfiguration(); });
 }
 
 std::vector<http::Member> AgentBackend::Members() {

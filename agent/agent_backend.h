@@ -56,7 +56,7 @@ class AgentBackend final : public http::Backend {
   void RelayFailed(const std::string& server) override;
 
   std::string LeaderAddress() override;
-  std::vector<http::RaftServer> RaftConfiguration() override;
+  http::RaftConfigurationView RaftConfiguration() override;
   std::vector<http::Member> Members() override;
   http::AgentInfo Self() override;
   std::vector<std::string> Datacenters() override;

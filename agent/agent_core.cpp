@@ -641,9 +641,10 @@ std::string AgentCore::LeaderAddress() const {
   return "";
 }
 
-std::vector<http::RaftServer> AgentCore::RaftConfiguration() const {
-  std::vector<http::RaftServer> out;
+http::RaftConfigurationView AgentCore::RaftConfiguration() const {
+  http::RaftConfigurationView out;
   if (server_ == nullptr) return out;
+  out.index = server_->Raft().ConfigurationIndex().value;
   for (const server::RaftServer& member : server_->Raft().Configuration()) {
     http::RaftServer server;
     server.id = std::to_string(member.id.value);
@@ -653,7 +654,7 @@ std::vector<http::RaftServer> AgentCore::RaftConfiguration() const {
       if (ServerIdForNode(gossip_member.name) == member.id) server.node = gossip_member.name;
     }
     server.leader = Ready() && server_->Raft().Leader() == member.id;
-    out.push_back(std::move(server));
+    out.servers.push_back(std::move(server));
   }
   return out;
 }

@@ -106,7 +106,7 @@ class AgentCore {
   Status Leave();
   Status ForceLeave(const std::string& node);
   std::string LeaderAddress() const;
-  std::vector<http::RaftServer> RaftConfiguration() const;
+  http::RaftConfigurationView RaftConfiguration() const;
   std::vector<http::Member> Members() const;
   http::AgentInfo Self() const;
   const AgentConfig& Config() const { return config_; }

@@ -62,6 +62,12 @@ struct RaftServer {
   bool voter = true;
 };
 
+// /v1/operator/raft/configuration: the servers and the Raft index of that configuration.
+struct RaftConfigurationView {
+  std::vector<RaftServer> servers;
+  uint64_t index = 0;
+};
+
 // A gossip member as /v1/agent/members reports it.
 struct Member {
   std::string name;
@@ -172,7 +178,7 @@ class Backend {
 
   // "ip:port" of the leader's server port, empty when none is known.
   virtual std::string LeaderAddress() = 0;
-  virtual std::vector<RaftServer> RaftConfiguration() = 0;
+  virtual RaftConfigurationView RaftConfiguration() = 0;
   virtual std::vector<Member> Members() = 0;
   virtual AgentInfo Self() = 0;
   virtual std::vector<std::string> Datacenters() = 0;

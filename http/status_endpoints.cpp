@@ -11,15 +11,16 @@ void Leader(ApiContext& ctx, const httplib::Request&, httplib::Response& res) {
 
 void Peers(ApiContext& ctx, const httplib::Request&, httplib::Response& res) {
   Json out = Json::array();
-  for (const RaftServer& server : ctx.backend.RaftConfiguration()) {
+  for (const RaftServer& server : ctx.backend.RaftConfiguration().servers) {
     if (server.voter) out.push_back(server.address);
   }
   ReplyJson(res, out);
 }
 
 void RaftConfiguration(ApiContext& ctx, const httplib::Request&, httplib::Response& res) {
+  const RaftConfigurationView configuration = ctx.backend.RaftConfiguration();
   Json servers = Json::array();
-  for (const RaftServer& server : ctx.backend.RaftConfiguration()) {
+  for (const RaftServer& server : configuration.servers) {
     servers.push_back({{"ID", server.id},
                        {"Node", server.node},
                        {"Address", server.address},
@@ -27,8 +28,7 @@ void RaftConfiguration(ApiContext& ctx, const httplib::Request&, httplib::Respon
                        {"Voter", server.voter},
                        {"ProtocolVersion", "3"}});
   }
-  // Cairn does not expose the configuration's log index; 0 tells a client as much.
-  ReplyJson(res, {{"Servers", servers}, {"Index", 0}});
+  ReplyJson(res, {{"Servers", servers}, {"Index", configuration.index}});
 }
 
 void RemovePeer(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {

@@ -190,6 +190,7 @@ class RaftHost {
   void RemoveServer(raft::NodeId id, ChangeFn done);
   // The configuration in effect here (voters, then learners, by id) with known addresses.
   std::vector<RaftServer> Configuration() const;
+  raft::Index ConfigurationIndex() const;
 
   raft::NodeId Id() const { return options_.raft.id; }
   raft::NodeId Leader() const { return raft_->Leader(); }

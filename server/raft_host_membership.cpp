@@ -274,6 +274,8 @@ void RaftHost::FailMembershipOnLeadershipLoss() {
   FinishMembership(Status::Aborted("raft host: leadership lost during the membership change; the outcome is unknown"));
 }
 
+raft::Index RaftHost::ConfigurationIndex() const { return raft_->ConfigurationIndex(); }
+
 std::vector<RaftServer> RaftHost::Configuration() const {
   const raft::Configuration& config = raft_->GetConfiguration();
   std::vector<RaftServer> servers;

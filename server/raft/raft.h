@@ -153,6 +153,9 @@ class Raft {
   Role GetRole() const { return role_; }
   HardState GetHardState() const { return HardState{term_, vote_, log_.Committed()}; }
   const Configuration& GetConfiguration() const { return config_; }
+  // The log index of the newest configuration change in effect (a snapshot's index when the
+  // configuration came from one; 0 for the bootstrap configuration).
+  Index ConfigurationIndex() const { return config_applied_index_; }
   const RaftLog& Log() const { return log_; }
   std::vector<ProgressView> Progresses() const;
   // Lease reads: whether the leader may serve a read without a heartbeat round right now.

@@ -44,6 +44,13 @@ def voters(server):
     return {entry["Node"] for entry in json.loads(body)["Servers"] if entry["Voter"]}
 
 
+def configuration_index(server):
+    status, _, body = request(server, "GET", "/v1/operator/raft/configuration", timeout=3)
+    if status != 200:
+        fail(f"raft configuration on {server.name}: {status} {body!r}")
+    return json.loads(body)["Index"]
+
+
 def everyone_agrees(servers, want):
     return all(s.alive() and voters(s) == want for s in servers)
 
@@ -71,6 +78,7 @@ def main():
     first = list(SERVERS)
     wait_for("a leader", lambda: cluster_leader(first), 30)
     write("before/join", "kept", first)
+    bootstrap_index = configuration_index(cluster_leader(first))
 
     # 1. A fourth server joins the running cluster.
     s4 = Server(binary, work, "s4", 3)
@@ -82,6 +90,9 @@ def main():
     wait_for("every server to list 4 voters", lambda: everyone_agrees(SERVERS, all_four), 60)
     log(f"s4 joined and is a voter everywhere {time.monotonic() - started:.1f} s after it started "
         "(10 s of that is the stabilization time)")
+    joined_index = configuration_index(wait_for("a leader", lambda: cluster_leader(SERVERS), 30))
+    if not joined_index > bootstrap_index:
+        fail(f"raft configuration Index {joined_index} after adding s4, {bootstrap_index} before: it must grow")
     if not os.path.exists(os.path.join(s4.data_dir, "server", "joined")):
         fail("s4 did not record that it joined a running cluster")
     wait_for("s4 to serve the key written before it came", lambda: read_stale(s4, "before/join") == "kept", 30)

@@ -113,6 +113,7 @@ TEST_SUITE("http.status") {
     REQUIRE(config["Servers"].size() == 2);
     CHECK(config["Servers"][0]["Leader"] == true);
     CHECK(config["Servers"][1]["Node"] == "node2");
+    CHECK(config["Index"] == TestBackend::kRaftConfigurationIndex);
     f.backend.SetLeaderKnown(false);
     CHECK(BodyJson(f.Get("/v1/status/leader")) == "");
   }

@@ -66,7 +66,7 @@ class RelayingBackend final : public Backend {
   Status ForceLeave(const std::string&) override { return NotHere(); }
   Status RemoveRaftPeer(const std::string&, const std::string&) override { return NotHere(); }
   std::string LeaderAddress() override { return ""; }
-  std::vector<RaftServer> RaftConfiguration() override { return {}; }
+  RaftConfigurationView RaftConfiguration() override { return {}; }
   std::vector<Member> Members() override { return {}; }
   std::vector<std::string> Datacenters() override { return {}; }
 

@@ -212,9 +212,9 @@ std::string TestBackend::LeaderAddress() {
   return leader_known_ ? "127.0.0.1:8300" : "";
 }
 
-std::vector<RaftServer> TestBackend::RaftConfiguration() {
+RaftConfigurationView TestBackend::RaftConfiguration() {
   std::lock_guard lock(mu_);
-  return servers_;
+  return {servers_, kRaftConfigurationIndex};
 }
 
 std::vector<Member> TestBackend::Members() {
@@ -223,7 +223,8 @@ std::vector<Member> TestBackend::Members() {
 }
 
 AgentInfo TestBackend::Self() {
-  return {kNodeName, "11111111-2222-3333-4444-555555555555", "dc1", "0.1.0", true, "127.0.0.1", 8500, {{"agent", {{"services", "0"}}}}};
+  return {kNodeName, "11111111-2222-3333-4444-555555555555", "dc1", "0.1.0", true, "127.0.0.1",
+          8500,      {{"agent", {{"services", "0"}}}}};
 }
 
 std::vector<std::string> TestBackend::Datacenters() { return {"dc1"}; }

@@ -20,6 +20,7 @@ namespace cairn::http::testing {
 class TestBackend final : public Backend {
  public:
   static constexpr const char* kNodeName = "node1";
+  static constexpr uint64_t kRaftConfigurationIndex = 12;
 
   // Opens a store in `directory` and registers the agent's own node (index 1).
   explicit TestBackend(const std::string& directory);
@@ -43,7 +44,7 @@ class TestBackend final : public Backend {
   Status ForceLeave(const std::string& node) override;
   Status RemoveRaftPeer(const std::string& id, const std::string& address) override;
   std::string LeaderAddress() override;
-  std::vector<RaftServer> RaftConfiguration() override;
+  RaftConfigurationView RaftConfiguration() override;
   std::vector<Member> Members() override;
   AgentInfo Self() override;
   std::vector<std::string> Datacenters() override;
