@@ -78,6 +78,11 @@ class UdpSocket {
   // handed to the network, not delivered.
   virtual Status SendTo(const NetAddress& to, std::string_view datagram) = 0;
   virtual NetAddress LocalAddress() const = 0;
+  // Asks to hear when a datagram sent to `to` was refused: the destination host is up and
+  // answered that nothing listens on that port (ICMP port unreachable). Best effort, like the
+  // datagrams themselves: a lost or filtered refusal is never reported. The handler runs on the
+  // loop and never after the socket is destroyed. A socket that cannot tell ignores the call.
+  virtual void SetUnreachableHandler(std::function<void(const NetAddress& to)> on_unreachable) { (void)on_unreachable; }
 };
 using UdpReceiveFn = std::function<void(const NetAddress& from, std::string_view datagram)>;
 

@@ -31,6 +31,10 @@ Status GossipHost::OpenSockets(NetAddress& address) {
       if (!s.IsOk()) LogRejected(s);
       Drain();
     }));
+    udp_->SetUnreachableHandler([this](const NetAddress& to) {
+      core_->Unreachable(env_.Now(), to);
+      Drain();
+    });
     NetAddress bound = address;
     if (any_port) bound.port = udp_->LocalAddress().port;
     auto listener = env_.ListenTcp(bound, [this](std::unique_ptr<TcpStream> s) {

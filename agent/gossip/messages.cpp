@@ -71,7 +71,10 @@ struct BodyEncoder {
     enc.PutVarint64(m.seq);
     enc.PutBytes(m.source);
   }
-  void operator()(const Nack& m) { enc.PutVarint64(m.seq); }
+  void operator()(const Nack& m) {
+    enc.PutVarint64(m.seq);
+    enc.PutU8(m.refused ? 1 : 0);
+  }
   void operator()(const PingReq& m) {
     enc.PutVarint64(m.seq);
     enc.PutBytes(m.target);
@@ -88,6 +91,7 @@ struct BodyEncoder {
     enc.PutBytes(m.name);
     enc.PutVarint64(m.incarnation);
     enc.PutBytes(m.from);
+    enc.PutU8(m.refused ? 1 : 0);
   }
   void operator()(const Dead& m) {
     enc.PutBytes(m.name);
@@ -112,11 +116,15 @@ struct BodyEncoder {
   }
 };
 
+bool ReadFlag(Decoder& dec, std::string_view what) {
+  const uint8_t flag = dec.ReadU8();
+  if (flag > 1) dec.Fail(std::string(what) + " not 0 or 1");
+  return flag == 1;
+}
+
 PushPull ReadPushPull(Decoder& dec) {
   PushPull m;
-  const uint8_t join = dec.ReadU8();
-  if (join > 1) dec.Fail("join flag not 0 or 1");
-  m.join = join == 1;
+  m.join = ReadFlag(dec, "join flag");
   m.source = ReadName(dec);
   const uint64_t n = dec.ReadVarint64();
   if (n > kMembersMax) dec.Fail("push-pull over kMembersMax members");
@@ -150,7 +158,12 @@ Message ReadMessage(Decoder& dec) {
       m.source = ReadName(dec);
       return m;
     }
-    case MessageType::kNack: return Nack{ReadSeq(dec)};
+    case MessageType::kNack: {
+      Nack m;
+      m.seq = ReadSeq(dec);
+      m.refused = ReadFlag(dec, "nack refused flag");
+      return m;
+    }
     case MessageType::kPingReq: {
       PingReq m;
       m.seq = ReadSeq(dec);
@@ -172,7 +185,9 @@ Message ReadMessage(Decoder& dec) {
       std::string name = ReadName(dec);
       const uint64_t inc = dec.ReadVarint64();
       std::string from = ReadName(dec);
-      if (static_cast<MessageType>(type) == MessageType::kSuspect) return Suspect{name, inc, from};
+      if (static_cast<MessageType>(type) == MessageType::kSuspect) {
+        return Suspect{name, inc, from, ReadFlag(dec, "suspect refused flag")};
+      }
       return Dead{name, inc, from};
     }
     case MessageType::kLeave: {

@@ -55,6 +55,9 @@ struct Ack {
 // so the prober does not blame its own health for the missing ack.
 struct Nack {
   uint32_t seq = 0;
+  // The relay's ping was answered with port unreachable: the relay saw for itself that nothing
+  // listens at the target's address.
+  bool refused = false;
   friend bool operator==(const Nack&, const Nack&) = default;
 };
 struct PingReq {
@@ -75,6 +78,9 @@ struct Suspect {
   std::string name;
   uint64_t incarnation = 0;
   std::string from;  // the accuser; distinct accusers confirm a suspicion
+  // Two members saw the suspect's port refuse their pings (see Swim::Unreachable), so its
+  // process is gone and the suspicion may end sooner; the suspect can still refute.
+  bool refused = false;
   friend bool operator==(const Suspect&, const Suspect&) = default;
 };
 struct Dead {

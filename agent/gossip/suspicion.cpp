@@ -30,7 +30,14 @@ bool Suspicion::Confirm(const std::string& from) {
   // Past `expected` confirmations the timeout is already at its floor.
   if (Confirmations() >= expected_) return false;
   if (!confirmers_.insert(from).second) return false;
-  deadline_ = start_ + SuspicionTimeout(bounds_, expected_, Confirmations());
+  deadline_ = std::min(cap_, start_ + SuspicionTimeout(bounds_, expected_, Confirmations()));
+  return true;
+}
+
+bool Suspicion::Hasten(Duration timeout) {
+  if (Hastened()) return false;
+  cap_ = start_ + timeout;
+  deadline_ = std::min(deadline_, cap_);
   return true;
 }
 

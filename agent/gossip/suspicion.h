@@ -34,6 +34,10 @@ class Suspicion {
 
   // Records a confirmation from `from`. True if it was new (and the deadline moved earlier).
   bool Confirm(const std::string& from);
+  // Caps the whole suspicion at `timeout` from its start, for a suspect whose port two members
+  // saw refusing (Suspect::refused). True the first time; confirmations never lift the cap.
+  bool Hasten(Duration timeout);
+  bool Hastened() const { return cap_ != MonoTime::max(); }
   MonoTime Deadline() const { return deadline_; }
   uint32_t Confirmations() const { return static_cast<uint32_t>(confirmers_.size()) - 1; }
 
@@ -42,6 +46,7 @@ class Suspicion {
   SuspicionTimeouts bounds_;
   uint32_t expected_;
   std::set<std::string> confirmers_;  // includes the accuser; bounded by `expected_ + 1`
+  MonoTime cap_ = MonoTime::max();
   MonoTime deadline_;
 };
 

@@ -138,9 +138,7 @@ void Swim::Dispatch(const NetAddress& from, Message& m) {
         using T = std::decay_t<decltype(msg)>;
         if constexpr (std::is_same_v<T, Ping>) OnPing(from, msg);
         if constexpr (std::is_same_v<T, Ack>) OnAck(msg);
-        if constexpr (std::is_same_v<T, Nack>) {
-          if (probe_.active && msg.seq == probe_.seq) ++probe_.nacks;
-        }
+        if constexpr (std::is_same_v<T, Nack>) OnNack(msg);
         if constexpr (std::is_same_v<T, PingReq>) OnPingReq(from, msg);
         if constexpr (std::is_same_v<T, Alive>) OnAlive(msg);
         if constexpr (std::is_same_v<T, Suspect>) OnSuspect(msg);
@@ -175,10 +173,18 @@ void Swim::OnAck(const Ack& m) {
   relays_.erase(relay);
 }
 
+void Swim::OnNack(const Nack& m) {
+  if (!probe_.active || m.seq != probe_.seq) return;
+  ++probe_.nacks;
+  if (m.refused && config_.refused_suspicion_mult > 0) ++probe_.refused_nacks;
+  FinishRefusedProbe();
+}
+
 void Swim::OnPingReq(const NetAddress& from, const PingReq& m) {
   if (relays_.size() >= kRelaysMax || leaving_) return;
   const uint32_t seq = next_seq_++;
-  relays_.emplace(seq, Relay{from, m.seq, now_ + config_.probe_timeout / 2, now_ + config_.probe_timeout, false});
+  relays_.emplace(
+      seq, Relay{from, m.seq, m.target_address, now_ + config_.probe_timeout / 2, now_ + config_.probe_timeout, false});
   SendWithPiggyback(m.target_address, Ping{seq, m.target, config_.name});
 }
 
@@ -218,6 +224,27 @@ void Swim::Tick(MonoTime now) {
     ReapAndReconnect();
     next_reap_at_ = now_ + config_.probe_interval;
   }
+}
+
+void Swim::Unreachable(MonoTime now, const NetAddress& to) {
+  now_ = std::max(now_, now);
+  ++stats_.refusals_heard;
+  if (config_.refused_suspicion_mult == 0) return;
+  // As a relay: the requester hears of the refusal now, not at half a probe timeout.
+  for (auto& [seq, relay] : relays_) {
+    if (relay.nacked || relay.target_address != to) continue;
+    relay.nacked = true;
+    SendWithPiggyback(relay.origin, Nack{relay.origin_seq, /*refused=*/true});
+  }
+  if (!probe_.active || probe_.acked || probe_.address != to) return;
+  probe_.refused = true;
+  // No ack can come from a closed port, so the relays need not wait out the probe timeout.
+  if (!probe_.indirect_sent) SendIndirectProbes();
+  FinishRefusedProbe();
+}
+
+void Swim::FinishRefusedProbe() {
+  if (probe_.active && !probe_.acked && probe_.RefusalConfirmed()) FinishProbe();
 }
 
 void Swim::StartProbe() {
@@ -270,15 +297,20 @@ void Swim::FinishProbe() {
   }
   ++stats_.probes_failed;
   // Relays that answered with nacks prove our network works, so the blame for silence falls
-  // on the target; missing nacks suggest the fault may be ours.
-  ApplyAwareness(probe_.expected_nacks > 0
-                     ? static_cast<int>(probe_.expected_nacks - std::min(probe_.nacks, probe_.expected_nacks))
-                     : 1);
+  // on the target; missing nacks suggest the fault may be ours. A confirmed refusal already
+  // proves both, and the other relays' nacks were simply not waited for.
+  const bool refused = probe_.RefusalConfirmed();
+  if (!refused) {
+    ApplyAwareness(probe_.expected_nacks > 0
+                       ? static_cast<int>(probe_.expected_nacks - std::min(probe_.nacks, probe_.expected_nacks))
+                       : 1);
+  }
   auto index = IndexOf(probe_.target);
   if (!index) return;
   const Member& target = members_[*index];
   if (target.state == MemberState::kDead || target.state == MemberState::kLeft) return;
-  OnSuspect(Suspect{target.name, target.incarnation, config_.name});
+  if (refused) ++stats_.refused_suspicions;
+  OnSuspect(Suspect{target.name, target.incarnation, config_.name, refused});
 }
 
 void Swim::ExpireRelays() {

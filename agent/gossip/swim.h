@@ -53,6 +53,9 @@ struct SwimConfig {
   uint32_t retransmit_mult = 4;
   uint32_t suspicion_mult = 4;
   uint32_t suspicion_max_timeout_mult = 6;
+  // A suspicion backed by two members' refused pings (see Unreachable) lasts this many probe
+  // intervals times max(1, log10 n) instead; 0 ignores refusals altogether.
+  uint32_t refused_suspicion_mult = 1;
   uint32_t awareness_max = 8;  // probe interval and timeouts stretch up to this many times
   Duration gossip_interval = 200ms;
   uint32_t gossip_nodes = 3;
@@ -98,6 +101,8 @@ struct SwimStats {
   uint64_t probes = 0;
   uint64_t probes_failed = 0;
   uint64_t refutations = 0;
+  uint64_t refusals_heard = 0;      // Unreachable reports from the host
+  uint64_t refused_suspicions = 0;  // suspicions this node raised with a confirmed refusal
 };
 
 // Lets the member index be searched by string_view without building a string.
@@ -120,6 +125,14 @@ class Swim {
   // state for a push-pull.
   Result<std::string> HandleStream(MonoTime now, const NetAddress& from, std::string_view packet);
   void Tick(MonoTime now);
+  // The host heard that a datagram to `to` was refused (ICMP port unreachable): the machine is
+  // up and nothing listens there. A refusal never condemns a member by itself, as memberlist's
+  // design warns against trusting such signals alone: it only speeds the probe along. The
+  // prober stops waiting for a direct ack and asks relays at once; a relay whose own ping is
+  // refused says so in its nack; and only when a relay confirms the refusal does the suspicion
+  // carry `refused`, which shortens its timeout (refused_suspicion_mult) but still gives the
+  // suspect its chance to refute.
+  void Unreachable(MonoTime now, const NetAddress& to);
   // Asks each seed for a push-pull state exchange; the host retries until AliveCount() > 1.
   Status Join(MonoTime now, const std::vector<NetAddress>& seeds);
   // Broadcasts a leave with a raised incarnation; the host keeps ticking a little while so the
@@ -161,10 +174,14 @@ class Swim {
     bool direct_ack = false;
     uint32_t nacks = 0;
     uint32_t expected_nacks = 0;
+    bool refused = false;        // our own ping to the target was refused
+    uint32_t refused_nacks = 0;  // relays whose pings were refused too
+    bool RefusalConfirmed() const { return refused && refused_nacks > 0; }
   };
   struct Relay {
     NetAddress origin;
     uint32_t origin_seq = 0;
+    NetAddress target_address;
     // The nack must reach the requester before its protocol period ends (one probe timeout
     // after it sent the ping-req), so it goes out at half a timeout; a later ack is still
     // forwarded until a full timeout has passed.
@@ -179,10 +196,13 @@ class Swim {
   void Dispatch(const NetAddress& from, Message& m);
   void OnPing(const NetAddress& from, const Ping& m);
   void OnAck(const Ack& m);
+  void OnNack(const Nack& m);
   void OnPingReq(const NetAddress& from, const PingReq& m);
   void SendWithPiggyback(const NetAddress& to, const Message& primary);
   void StartProbe();
   void FinishProbe();
+  // Ends the probe before its period is over once a relay has confirmed our refused ping.
+  void FinishRefusedProbe();
   void SendIndirectProbes();
   void ExpireRelays();
   void Gossip();
@@ -209,6 +229,7 @@ class Swim {
   size_t AddMember(const Alive& m);
   void RemoveMember(size_t index);
   uint32_t ExpectedConfirmations() const;
+  Duration RefusedSuspicionTimeout() const;
   std::optional<size_t> IndexOf(std::string_view name) const;
 
   SwimConfig config_;

@@ -116,11 +116,16 @@ void Swim::OnSuspect(const Suspect& m) {
   auto index = AccusedMember(m.name, m.incarnation);
   if (!index) return;
   Member& member = members_[*index];
+  const bool refused = m.refused && config_.refused_suspicion_mult > 0;
   if (member.state == MemberState::kSuspect) {
     member.incarnation = m.incarnation;
     auto s = suspicions_.find(m.name);
-    // Passing on each new confirmation lets every suspicion timer shrink, not just ours.
-    if (s != suspicions_.end() && s->second.Confirm(m.from)) Broadcast(m.name, m);
+    if (s == suspicions_.end()) return;
+    const bool confirmed = s->second.Confirm(m.from);
+    const bool hastened = refused && s->second.Hasten(RefusedSuspicionTimeout());
+    // Passing on each new confirmation lets every suspicion timer shrink, not just ours. The
+    // refusal rides along once known: this message replaces any queued one about the member.
+    if (confirmed || hastened) Broadcast(m.name, Suspect{m.name, m.incarnation, m.from, s->second.Hastened()});
     return;
   }
   if (member.state != MemberState::kAlive) return;
@@ -128,9 +133,15 @@ void Swim::OnSuspect(const Suspect& m) {
   SetState(*index, MemberState::kSuspect);
   const SuspicionTimeouts bounds = ComputeSuspicionTimeouts(config_.suspicion_mult, config_.suspicion_max_timeout_mult,
                                                             live_count_, config_.probe_interval);
-  suspicions_.insert_or_assign(m.name, Suspicion(now_, bounds, ExpectedConfirmations(), m.from));
+  Suspicion suspicion(now_, bounds, ExpectedConfirmations(), m.from);
+  if (refused) suspicion.Hasten(RefusedSuspicionTimeout());
+  suspicions_.insert_or_assign(m.name, std::move(suspicion));
   Emit(EventKind::kSuspect, *index);
-  Broadcast(m.name, m);
+  Broadcast(m.name, Suspect{m.name, m.incarnation, m.from, refused});
+}
+
+Duration Swim::RefusedSuspicionTimeout() const {
+  return ComputeSuspicionTimeouts(config_.refused_suspicion_mult, 1, live_count_, config_.probe_interval).min;
 }
 
 void Swim::OnDead(const Dead& m) {

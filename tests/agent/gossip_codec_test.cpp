@@ -22,9 +22,11 @@ std::vector<Message> AllMessages() {
   return {Ping{7, "b", "a"},
           Ack{7, "b"},
           Nack{9},
+          Nack{10, /*refused=*/true},
           PingReq{4000000000u, "c", Addr("10.0.0.3", 8301), "a"},
           Alive{"a", 12, Addr("10.0.0.1", 8301), meta},
           Suspect{"c", 2, "a"},
+          Suspect{"c", 3, "b", /*refused=*/true},
           Dead{"c", 2, "b"},
           Leave{"d", 5},
           pp};
@@ -148,6 +150,15 @@ TEST_SUITE("gossip.codec") {
     std::string bad_join = pp_body;
     bad_join[1] = 2;
     CHECK(DecodePacket(PacketWithBody(b1 + bad_join)).GetStatus().Message().find("join") != std::string::npos);
+
+    // The refused flags are 0 or 1, nothing else.
+    std::string bad_nack = EncodeMessage(Nack{1, true});
+    bad_nack.back() = 2;
+    CHECK(DecodePacket(PacketWithBody(b1 + bad_nack)).GetStatus().Message().find("nack refused") != std::string::npos);
+    std::string bad_suspect = EncodeMessage(Suspect{"c", 1, "a", true});
+    bad_suspect.back() = 7;
+    CHECK(DecodePacket(PacketWithBody(b1 + bad_suspect)).GetStatus().Message().find("suspect refused") !=
+          std::string::npos);
   }
 
   TEST_CASE("metadata over its limits is refused with the limit named") {

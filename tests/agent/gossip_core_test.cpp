@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <map>
+#include <optional>
 #include <set>
 
 #include "agent/gossip/swim.h"
@@ -21,6 +22,9 @@ struct TestNet {
   std::set<std::pair<std::string, std::string>> udp_blocked;  // (from host, to host)
   std::set<std::pair<std::string, std::string>> tcp_blocked;
   std::set<std::string> down;
+  // Hosts whose process is gone but whose machine is up: datagrams to them come back refused
+  // at once, and TCP to them fails.
+  std::set<std::string> killed;
   std::vector<std::vector<MemberEvent>> events;
 
   static SwimConfig Config(size_t i) {
@@ -45,13 +49,17 @@ struct TestNet {
   Swim& operator[](size_t i) { return *nodes[i]; }
   std::string Host(size_t i) { return nodes[i]->Self().address.host; }
   bool Blocked(const std::set<std::pair<std::string, std::string>>& set, const std::string& a, const std::string& b) {
-    return down.count(a) || down.count(b) || set.count({a, b});
+    return down.count(a) || down.count(b) || killed.count(a) || killed.count(b) || set.count({a, b});
   }
   void DeliverFrom(size_t i) {
     Ready r = nodes[i]->TakeReady();
     for (auto& e : r.events) events[i].push_back(e);
     const std::string from = Host(i);
     for (auto& p : r.packets) {
+      if (killed.count(p.to.host) && !down.count(from)) {
+        nodes[i]->Unreachable(now, p.to);
+        continue;
+      }
       auto to = by_host.find(p.to.host);
       if (to == by_host.end() || Blocked(udp_blocked, from, p.to.host)) continue;
       CHECK(p.bytes.size() <= kUdpPacketBytesMax);
@@ -70,7 +78,7 @@ struct TestNet {
     for (int round = 0; round < 1000; ++round) {
       bool any = false;
       for (size_t i = 0; i < nodes.size(); ++i) {
-        if (down.count(Host(i))) {
+        if (down.count(Host(i)) || killed.count(Host(i))) {
           (void)nodes[i]->TakeReady();
           continue;
         }
@@ -87,7 +95,7 @@ struct TestNet {
     for (Duration t{0}; t < d; t += step) {
       now += step;
       for (size_t i = 0; i < nodes.size(); ++i) {
-        if (!down.count(Host(i))) nodes[i]->Tick(now);
+        if (!down.count(Host(i)) && !killed.count(Host(i))) nodes[i]->Tick(now);
       }
       Pump();
     }
@@ -107,6 +115,26 @@ struct TestNet {
     return n;
   }
 };
+
+// Three members after their joins; n1 serves as the relay between requester n0 and target n2.
+struct RelayFixture {
+  RelayFixture() : net(3) {
+    net.JoinAll();
+    net.Advance(3s);
+    (void)relay.TakeReady();
+  }
+  TestNet net;
+  Swim& relay = net[1];
+  const NetAddress requester = net[0].Self().address;
+  const NetAddress target = net[2].Self().address;
+};
+
+// The primary message of a datagram (piggybacked updates may follow it).
+Message FirstMessage(const std::string& bytes) {
+  auto decoded = DecodePacket(bytes);
+  REQUIRE(decoded.IsOk());
+  return decoded.Value().front();
+}
 
 }  // namespace
 
@@ -221,6 +249,79 @@ TEST_SUITE("gossip.core") {
     }
   }
 
+  TEST_CASE("a killed process whose port refuses is declared failed after the short, refused suspicion") {
+    // Kills n4. Returns how long after the first suspicion the first and the last observer
+    // declared it failed, and how many suspicions were raised with a confirmed refusal.
+    struct Outcome {
+      Duration first_failed, last_failed;
+      uint64_t refused_suspicions = 0;
+    };
+    auto kill_one = [](uint32_t refused_mult) {
+      TestNet net(5, [&](SwimConfig& c) { c.refused_suspicion_mult = refused_mult; });
+      net.JoinAll();
+      net.Advance(5s);
+      net.killed.insert(net.Host(4));
+      std::optional<MonoTime> suspected, first_failed;
+      size_t failed = 0;
+      for (int step = 0; step < 1200 && failed < 4; ++step) {
+        net.Advance(50ms, 50ms);
+        failed = 0;
+        for (size_t i = 0; i < 4; ++i) {
+          const MemberState state = net.StateAt(i, 4);
+          if (state != MemberState::kAlive && !suspected) suspected = net.now;
+          failed += state == MemberState::kDead;
+        }
+        if (failed > 0 && !first_failed) first_failed = net.now;
+      }
+      REQUIRE(failed == 4);
+      Outcome out{*first_failed - *suspected, net.now - *suspected};
+      for (size_t i = 0; i < 4; ++i) out.refused_suspicions += net[i].Stats().refused_suspicions;
+      return out;
+    };
+    // Heeded: everyone knows one probe interval (log10 5 < 1) after the first suspicion.
+    const Outcome fast = kill_one(1);
+    CHECK(fast.refused_suspicions >= 1);
+    CHECK(fast.last_failed <= 1100ms);
+    // Ignored: Lifeguard's suspicion of at least suspicion_mult (4) probe intervals.
+    const Outcome slow = kill_one(0);
+    CHECK(slow.refused_suspicions == 0);
+    CHECK(slow.first_failed >= 4s);
+  }
+
+  TEST_CASE("a refusal nobody else confirms does not shorten the suspicion") {
+    // Two members: there is no relay to confirm n0's refused ping, so n1 gets the full timeout.
+    TestNet net(2);
+    net.JoinAll();
+    net.Advance(3s);
+    net.killed.insert(net.Host(1));
+    std::optional<MonoTime> suspected, failed;
+    for (int step = 0; step < 400 && !failed; ++step) {
+      net.Advance(50ms, 50ms);
+      const MemberState state = net.StateAt(0, 1);
+      if (state != MemberState::kAlive && !suspected) suspected = net.now;
+      if (state == MemberState::kDead) failed = net.now;
+    }
+    REQUIRE(failed.has_value());
+    CHECK(*failed - *suspected >= 4s);
+    CHECK(net[0].Stats().refusals_heard >= 1);
+    CHECK(net[0].Stats().refused_suspicions == 0);
+  }
+
+  TEST_CASE("a live member accused with a refusal still refutes and stays alive everywhere") {
+    TestNet net(4);
+    net.JoinAll();
+    net.Advance(3s);
+    const uint64_t incarnation = net[2].Self().incarnation;
+    REQUIRE(net[0].Step(net.now, net[1].Self().address, EncodePacket({Suspect{"n2", incarnation, "n1", true}})).IsOk());
+    net.Pump();
+    net.Advance(5s);
+    for (size_t i = 0; i < 4; ++i) {
+      if (i != 2) CHECK(net.StateAt(i, 2) == MemberState::kAlive);
+      CHECK(net.Count(i, EventKind::kFailed, "n2") == 0);
+    }
+    CHECK(net[2].Self().incarnation > incarnation);
+  }
+
   TEST_CASE("a suspect refutes with a higher incarnation and is alive again everywhere") {
     TestNet net(4);
     net.JoinAll();
@@ -308,18 +409,12 @@ TEST_SUITE("gossip.core") {
   }
 
   TEST_CASE("a relay pings the target for the requester and answers ack or nack") {
-    TestNet net(3);
-    net.JoinAll();
-    net.Advance(3s);
-    Swim& relay = net[1];
-    (void)relay.TakeReady();
-    const NetAddress requester = net[0].Self().address;
-    const NetAddress target = net[2].Self().address;
-    auto decode_one = [](const std::string& bytes) {
-      auto d = DecodePacket(bytes);
-      REQUIRE(d.IsOk());
-      return d.Value().front();  // the primary message comes first; updates may follow
-    };
+    RelayFixture f;
+    TestNet& net = f.net;
+    Swim& relay = f.relay;
+    const NetAddress requester = f.requester;
+    const NetAddress target = f.target;
+    auto decode_one = FirstMessage;
     // Nack path: the target never answers.
     REQUIRE(relay.Step(net.now, requester, EncodePacket({PingReq{42, "n2", target, "n0"}})).IsOk());
     Ready r = relay.TakeReady();
@@ -350,6 +445,26 @@ TEST_SUITE("gossip.core") {
     REQUIRE(r.packets.size() == 1);
     CHECK(r.packets[0].to == requester);
     CHECK(std::get<Ack>(decode_one(r.packets[0].bytes)).seq == 43);
+  }
+
+  TEST_CASE("a relay whose ping is refused nacks at once and says so") {
+    RelayFixture f;
+    const MonoTime now = f.net.now;
+    REQUIRE(f.relay.Step(now, f.requester, EncodePacket({PingReq{77, "n2", f.target, "n0"}})).IsOk());
+    (void)f.relay.TakeReady();
+    f.relay.Unreachable(now, NetAddress{"10.9.9.9", 1});  // someone else's refusal: no effect
+    CHECK(f.relay.TakeReady().packets.empty());
+    f.relay.Unreachable(now, f.target);
+    Ready r = f.relay.TakeReady();
+    REQUIRE(r.packets.size() == 1);
+    CHECK(r.packets[0].to == f.requester);
+    const Nack nack = std::get<Nack>(FirstMessage(r.packets[0].bytes));
+    CHECK(nack.seq == 77);
+    CHECK(nack.refused);
+    // The nack is not sent a second time at half a probe timeout.
+    f.relay.Tick(now + 300ms);
+    for (const OutPacket& p : f.relay.TakeReady().packets)
+      CHECK_FALSE(std::holds_alternative<Nack>(FirstMessage(p.bytes)));
   }
 
   TEST_CASE("a ping from a stranger is answered and triggers one push-pull with it") {

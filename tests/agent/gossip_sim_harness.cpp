@@ -144,13 +144,17 @@ std::optional<Duration> Cluster::RunUntilConverged(Duration limit) {
 }
 
 void Cluster::Crash(size_t i) {
+  Kill(i);
+  sim_.Crash(HostName(i));
+}
+
+void Cluster::Kill(size_t i) {
   const Swim& core = hosts_[i]->Core();
   crashed_traffic_.packets += core.Stats().packets_sent;
   crashed_traffic_.bytes += core.Stats().bytes_sent;
   crashed_traffic_.tcp_bytes += hosts_[i]->Stats().tcp_bytes_sent;
   crashed_.insert(Name(i));
-  sim_.Crash(HostName(i));
-  hosts_[i].reset();
+  hosts_[i].reset();  // closes its sockets: the port is free, as after the process exits
 }
 
 void Cluster::Partition(const std::vector<size_t>& a, const std::vector<size_t>& b) {

@@ -46,7 +46,11 @@ class Cluster {
   // Returns the virtual time it took, or nullopt.
   std::optional<Duration> RunUntilConverged(Duration limit);
   bool Converged() const;
+  // The member's machine goes away: nothing answers at its address any more.
   void Crash(size_t i);
+  // Only the member's process dies (kill -9): its machine stays up and answers datagrams for
+  // the closed port with port unreachable.
+  void Kill(size_t i);
   // Brings a crashed member back as a fresh process (incarnation 0) and joins it again.
   void Restart(size_t i);
   void Partition(const std::vector<size_t>& a, const std::vector<size_t>& b);

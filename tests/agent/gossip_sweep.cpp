@@ -4,8 +4,9 @@
 //
 //   A (LAN defaults): mass join -> convergence; settle; steady load over at least one push-pull
 //     interval after the first push-pull round; one metadata update -> time until everyone has
-//     it; crash one member -> first suspicion, first failed, all know; then each packet-loss
-//     level in turn -> false failure and suspicion events.
+//     it; crash one member (its machine goes silent) -> first suspicion, first failed, all know;
+//     kill another (its process ends, its machine answers port unreachable) -> the same; then
+//     each packet-loss level in turn -> false failure and suspicion events.
 //   B (TCP fallback probe off; sizes up to --udp-only-members-max): join, settle, the same loss
 //     levels -> false failures (the simulator's TCP is lossless, so with the fallback on, loss
 //     alone cannot fail anyone).
@@ -160,23 +161,31 @@ void MeasureDissemination(Cluster& c, Run& run) {
   run.Row("dissemination_s", Seconds(c.Sim().Now() - start));
 }
 
-void MeasureCrash(Cluster& c, Run& run) {
-  const size_t victim = 1 + c.Sim().Random().Below(c.Size() - 1);
+// A crash takes a random member's machine away (silence); a kill ends only its process, so its
+// machine answers with port unreachable (rows kill_*). Rows: first suspicion, first failed,
+// every member knows, and the spread from the first failed to all.
+void MeasureCrash(Cluster& c, Run& run, bool kill_process) {
+  const std::string what = kill_process ? "kill" : "crash";
+  size_t victim = 0;
+  while (victim == 0 || !c.Up(victim)) victim = 1 + c.Sim().Random().Below(c.Size() - 1);
   const std::string name = c.Name(victim);
   const MonoTime crashed_at = c.Sim().Now();
-  c.Crash(victim);
+  if (kill_process) {
+    c.Kill(victim);
+  } else {
+    c.Crash(victim);
+  }
   const auto t = c.RunUntilConverged(run.Options().crash_limit);
   if (!t) {
-    run.Fail("crash of " + name + " not known to all within " + SecondsText(run.Options().crash_limit) + "; " +
+    run.Fail(what + " of " + name + " not known to all within " + SecondsText(run.Options().crash_limit) + "; " +
              std::to_string(c.CountSeeing(name, MemberState::kDead)) + " know");
     return;
   }
   const double first_failed = Seconds(*c.FirstEvent(EventKind::kFailed, name) - crashed_at);
-  run.Row("crash_first_suspect_s", Seconds(*c.FirstEvent(EventKind::kSuspect, name) - crashed_at));
-  run.Row("crash_first_failed_s", first_failed);
-  run.Row("crash_all_know_s", Seconds(*t));
-  // From the first declaration to the last member: the spread of one dead message.
-  run.Row("crash_spread_s", Seconds(*t) - first_failed);
+  run.Row(what + "_first_suspect_s", Seconds(*c.FirstEvent(EventKind::kSuspect, name) - crashed_at));
+  run.Row(what + "_first_failed_s", first_failed);
+  run.Row(what + "_all_know_s", Seconds(*t));
+  run.Row(what + "_spread_s", Seconds(*t) - first_failed);
 }
 
 // Counts false failures, distinct falsely failed members and suspicions over `window`.
@@ -222,7 +231,8 @@ void RunBaseline(Run& run) {
   c.RunFor(run.Options().settle);
   MeasureLoad(c, run, created);
   MeasureDissemination(c, run);
-  MeasureCrash(c, run);
+  MeasureCrash(c, run, /*kill_process=*/false);
+  if (!run.Failed()) MeasureCrash(c, run, /*kill_process=*/true);
   if (c.FalseFailures() > 0) {
     run.Fail(std::to_string(c.FalseFailures()) + " false failure events with no fault injected");
   }

@@ -111,6 +111,9 @@ ROWS = [
     ("crash: first failed, s", "crash_first_failed_s", 2),
     ("crash: all know, s", "crash_all_know_s", 2),
     ("crash: first failed → all know, s", "crash_spread_s", 2),
+    ("killed process: first suspicion, s", "kill_first_suspect_s", 2),
+    ("killed process: first failed, s", "kill_first_failed_s", 2),
+    ("killed process: all know, s", "kill_all_know_s", 2),
     ("UDP packets / member / s", "load_udp_packets_per_member_s", 2),
     ("UDP bytes / member / s", "load_udp_bytes_per_member_s", 1),
     ("push-pull TCP bytes / member / s", "load_tcp_bytes_per_member_s", 0),
@@ -201,10 +204,11 @@ figure("gossip_convergence.png", "Convergence and dissemination (mean, min–max
     ("dissemination_s", "one update → every member has it") + LOG,
     ("crash_spread_s", "first failed → every member knows") + LOG,
 ])
-figure("gossip_detection.png", "Crash of one member (mean, min–max over seeds)", "seconds after the crash", [
+figure("gossip_detection.png", "Crash or kill of one member (mean, min–max over seeds)", "seconds after the crash", [
     ("crash_first_suspect_s", "first suspicion") + FLAT,
     ("crash_first_failed_s", "first member declares failed") + LOG,
     ("crash_all_know_s", "every member knows") + LOG,
+    ("kill_all_know_s", "killed process (port refuses): every member knows") + LOG,
 ])
 # memberlist's push-pull: O(n) state every PushPullInterval(n) (base up to 32, +1 per doubling).
 PUSH_PULL = (lambda n: n / (1 + max(0, math.ceil(math.log2(n) - 5))),

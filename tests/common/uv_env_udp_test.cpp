@@ -80,6 +80,40 @@ TEST_SUITE("common.uv_udp") {
     CHECK(second.GetStatus().Code() == StatusCode::kIoError);
   }
 
+  TEST_CASE("a datagram to a port nobody listens on is reported as refused, and the socket keeps working") {
+    UvEnv env;
+    auto noop = [](const NetAddress&, std::string_view) {};
+    NetAddress closed;
+    {
+      auto released = env.OpenUdp(kAnyLoopbackPort, noop);
+      REQUIRE(released.IsOk());
+      closed = (*released)->LocalAddress();
+    }
+    std::vector<NetAddress> refused;
+    std::vector<std::string> echoed;
+    auto a = env.OpenUdp(kAnyLoopbackPort, [&](const NetAddress&, std::string_view d) { echoed.emplace_back(d); });
+    REQUIRE(a.IsOk());
+    (*a)->SetUnreachableHandler([&](const NetAddress& to) { refused.push_back(to); });
+    // The released port closes on the loop, so a first datagram may still find it open.
+    for (int attempt = 0; attempt < 20 && refused.empty(); ++attempt) {
+      REQUIRE((*a)->SendTo(closed, "anyone?").IsOk());
+      (void)env.RunUntil([&] { return !refused.empty(); }, std::chrono::milliseconds(100));
+    }
+    REQUIRE_FALSE(refused.empty());
+    CHECK(refused.front() == closed);
+
+    // The kernel's pending error neither eats later sends nor stops receiving.
+    std::unique_ptr<UdpSocket> b;
+    auto opened_b = env.OpenUdp(kAnyLoopbackPort,
+                                [&](const NetAddress& from, std::string_view d) { CHECK(b->SendTo(from, d).IsOk()); });
+    REQUIRE(opened_b.IsOk());
+    b = std::move(*opened_b);
+    REQUIRE((*a)->SendTo(closed, "again").IsOk());
+    for (int i = 0; i < 3; ++i) REQUIRE((*a)->SendTo(b->LocalAddress(), "hello").IsOk());
+    REQUIRE(env.RunUntil([&] { return echoed.size() == 3 && refused.size() >= 2; }, kWaitMax));
+    for (const NetAddress& to : refused) CHECK(to == closed);
+  }
+
   TEST_CASE("no callback runs after the socket is destroyed, even from inside its own callback") {
     UvEnv env;
     int calls = 0;

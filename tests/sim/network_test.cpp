@@ -511,6 +511,38 @@ TEST_SUITE("sim.network") {
     sim.RunFor(milliseconds(1));
     CHECK(probe.CountFrom(kA) == 1);
   }
+
+  TEST_CASE("a datagram to a closed port on an up host comes back as refused; a down host answers nothing") {
+    Simulator sim(12);
+    SimEnv& a = sim.AddNode(kA);
+    sim.AddNode(kB);
+    sim.AddNode(kC);
+    UdpProbe probe(a, kUdpPort);
+    std::vector<NetAddress> refused;
+    probe.socket->SetUnreachableHandler([&](const NetAddress& to) { refused.push_back(to); });
+    UdpProbe quiet(a, kUdpPort + 1);  // asked for nothing, hears nothing
+
+    probe.Send(kB, "closed port");
+    quiet.Send(kB, "closed port");
+    sim.RunFor(milliseconds(10));
+    REQUIRE(refused.size() == 1);
+    CHECK(refused[0] == NetAddress{kB, kUdpPort});
+
+    // A down machine and a partitioned one stay silent.
+    sim.Crash(kC);
+    probe.Send(kC, "machine gone");
+    sim.Partition({kA}, {kB});
+    probe.Send(kB, "cut off");
+    sim.RunFor(milliseconds(10));
+    CHECK(refused.size() == 1);
+
+    // A refusal on its way back is dropped once the socket is closed.
+    sim.HealAll();
+    probe.Send(kB, "closed port");
+    probe.socket.reset();
+    sim.RunFor(milliseconds(10));
+    CHECK(refused.size() == 1);
+  }
 }
 
 }  // namespace

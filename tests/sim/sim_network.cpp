@@ -27,6 +27,10 @@ class SimUdpSocket final : public UdpSocket {
     return core_->Network().SendUdp(*state_, to, datagram);
   }
   NetAddress LocalAddress() const override { return state_->local; }
+  void SetUnreachableHandler(std::function<void(const NetAddress& to)> on_unreachable) override {
+    if (life_.expired() || !state_->open) return;
+    state_->on_unreachable = std::make_shared<std::function<void(const NetAddress&)>>(std::move(on_unreachable));
+  }
 
  private:
   std::weak_ptr<const int> life_;
@@ -165,6 +169,7 @@ void SimNetwork::CloseUdp(const std::shared_ptr<UdpState>& socket) {
   if (!socket->open) return;
   socket->open = false;
   socket->on_receive.reset();
+  socket->on_unreachable.reset();
   auto& table = hosts_[socket->host].udp;
   const auto it = table.find(socket->local.port);
   if (it != table.end() && it->second == socket) table.erase(it);
@@ -202,9 +207,32 @@ void SimNetwork::DeliverUdp(int to, uint16_t port, const NetAddress& from,
   if (source >= 0 && Blocked(source, to)) return;
   const auto& table = hosts_[to].udp;
   const auto it = table.find(port);
-  if (it == table.end()) return;
+  if (it == table.end()) {
+    if (source >= 0) RefuseUdp(to, port, from);
+    return;
+  }
   const std::shared_ptr<UdpReceiveFn> on_receive = it->second->on_receive;
   (*on_receive)(from, *datagram);
+}
+
+void SimNetwork::RefuseUdp(int to, uint16_t port, const NetAddress& from) {
+  const int source = core_.FindHost(from.host);
+  const auto sender = hosts_[source].udp.find(from.port);
+  // Only a sender that asked to hear refusals gets one, so that traffic of the others draws
+  // exactly the random numbers it always did.
+  if (sender == hosts_[source].udp.end() || !sender->second->on_unreachable) return;
+  Link& link = LinkFor(to, source);
+  if (link.blocked || link.random.Chance(FaultsOf(to, source, link).drop_probability)) return;
+  const NetAddress refused{core_.HostAt(to).Host(), port};
+  std::weak_ptr<UdpState> target = sender->second;
+  core_.Schedule(core_.Now() + DrawDelay(to, source), EventOwner{source, 0}, TraceKind::kUdpDelivery,
+                 DigestBytes(refused.ToString()), [this, source, target, refused] {
+                   const std::shared_ptr<UdpState> socket = target.lock();
+                   if (!socket || !socket->open || !socket->on_unreachable) return;
+                   if (!core_.HostAt(source).IsUp()) return;
+                   const auto handler = socket->on_unreachable;
+                   (*handler)(refused);
+                 });
 }
 
 Result<std::unique_ptr<TcpListener>> SimNetwork::ListenTcp(int host, const NetAddress& bind, TcpAcceptFn on_accept) {
@@ -231,6 +259,7 @@ void SimNetwork::CrashHost(int host) {
   for (auto& [port, socket] : tables.udp) {
     socket->open = false;
     socket->on_receive.reset();
+    socket->on_unreachable.reset();
   }
   for (auto& [port, listener] : tables.listeners) {
     listener->open = false;

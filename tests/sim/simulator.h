@@ -29,7 +29,11 @@
 //     socket may bind "", "0.0.0.0", "127.0.0.1" or its own address, and reports its own address.
 //   - Loopback traffic (a host to itself) has no faults and a 10us delay unless SetLinkFaults
 //     sets that link explicitly.
-//   - UDP: a datagram is also lost if its link is blocked when it arrives.
+//   - UDP: a datagram is also lost if its link is blocked when it arrives. A datagram that
+//     reaches an up host on a port nothing is bound to is answered with port unreachable, which
+//     comes back over the reverse link (delay, loss, blocks) to a sender that asked for it
+//     (UdpSocket::SetUnreachableHandler), as the kernel does after a process dies. A down host
+//     answers nothing: a crash models the machine going away.
 //   - TCP: a one-way block also resets streams (TCP needs both directions). A connect to an
 //     unknown or partitioned host, or to a port nobody listens on, fails with kUnavailable after
 //     about a round trip. Some writes reach the reader split in two chunks, as real TCP may do.
@@ -116,7 +120,7 @@ class Simulator {
   // --- network ---
   void SetDefaultLinkFaults(const LinkFaults& faults);
   void SetLinkFaults(std::string_view from, std::string_view to, const LinkFaults& faults);
-  void BlockLink(std::string_view from, std::string_view to);   // one-way
+  void BlockLink(std::string_view from, std::string_view to);  // one-way
   void UnblockLink(std::string_view from, std::string_view to);
   void Partition(const std::vector<std::string>& side_a, const std::vector<std::string>& side_b);
   void HealAll();  // unblocks every link (faults stay)
