@@ -1,6 +1,6 @@
-// `lock`: Consul's single-holder lock on <prefix>/.lock, held by a session while a child
-// command runs. The CLI is a short-lived client process outside any event loop, so it blocks on
-// HTTP, sleeps and spawns the child directly rather than through Env.
+// `lock`: Consul's lock on <prefix>/.lock, held by a session while a child command runs: a
+// mutex, or with -n > 1 Consul's semaphore (up to n holders, listed in the .lock key). The CLI is a short-lived client
+// process outside any event loop, so it blocks on HTTP, sleeps and spawns the child directly rather than through Env.
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <thread>
 
 #include "agent/cli/commands.h"
@@ -33,6 +34,8 @@ using std::chrono::milliseconds;
 
 // The Flags value Consul's lock writes, so that Consul and Cairn clients recognise each other.
 constexpr uint64_t kLockFlagValue = 0x2ddccbc058a50c18ULL;
+constexpr uint64_t kSemaphoreFlagValue = 0xe0f69a2baa414de0ULL;  // Consul's, for the same reason
+constexpr int kSemaphoreReleaseAttemptsMax = 16;                 // check-and-set races lost before giving up
 constexpr char kSessionTtl[] = "15s";
 constexpr milliseconds kRenewInterval{7500};  // half the TTL: one lost renewal is survivable
 constexpr milliseconds kLockWait{15000};      // longest blocking query on the lock key
@@ -41,6 +44,8 @@ constexpr milliseconds kKillGrace{5000};      // SIGTERM, then SIGKILL if the ch
 constexpr milliseconds kChildPoll{200};       // how often the wait for the child re-checks it
 
 struct LockPlan {
+  uint64_t limit = 1;   // holders at once: 1 is a mutex, more a semaphore
+  std::string prefix;   // without a trailing '/'
   std::string key;      // <prefix>/.lock
   std::string command;  // the child's words joined for /bin/sh -c
   std::string session_name;
@@ -76,8 +81,9 @@ struct LockKeyState {
   uint64_t index = 0;  // where the next blocking read waits from
 };
 
-// One look at the lock key, blocking from `index` (0: answer at once) until it changes.
-Result<LockKeyState> ReadLockKey(Invocation& inv, const LockPlan& plan, uint64_t index) {
+// A read that blocks from `index` (0: answer at once) until what it reads changes, for at most
+// kLockWait and never past the deadline.
+QueryParams BlockingParams(Invocation& inv, const LockPlan& plan, uint64_t index) {
   QueryParams params = inv.BaseParams();
   milliseconds wait = kLockWait;
   if (plan.deadline) wait = std::min(wait, std::chrono::duration_cast<milliseconds>(*plan.deadline - Clock::now()));
@@ -85,6 +91,12 @@ Result<LockKeyState> ReadLockKey(Invocation& inv, const LockPlan& plan, uint64_t
     params.emplace_back("index", std::to_string(index));
     params.emplace_back("wait", std::to_string(std::max<int64_t>(wait.count(), 1)) + "ms");
   }
+  return params;
+}
+
+// One look at the lock key, blocking from `index` until it changes.
+Result<LockKeyState> ReadLockKey(Invocation& inv, const LockPlan& plan, uint64_t index) {
+  QueryParams params = BlockingParams(inv, plan, index);
   CAIRN_ASSIGN_OR_RETURN(HttpReply reply, inv.client.Get(WithQuery(KvPath(plan.key), params)));
   LockKeyState state{"", std::max<uint64_t>(reply.consul_index, 1)};
   if (reply.status == 404) return state;
@@ -96,8 +108,8 @@ Result<LockKeyState> ReadLockKey(Invocation& inv, const LockPlan& plan, uint64_t
   return state;
 }
 
-// Returns true once the lock is held, false when the deadline passed first.
-Result<bool> AcquireLock(Invocation& inv, const LockPlan& plan, const std::string& session) {
+// Returns true once the mutex is held, false when the deadline passed first.
+Result<bool> AcquireMutex(Invocation& inv, const LockPlan& plan, const std::string& session) {
   uint64_t index = 0;
   while (!plan.deadline || Clock::now() < *plan.deadline) {
     CAIRN_ASSIGN_OR_RETURN(LockKeyState state, ReadLockKey(inv, plan, index));
@@ -118,6 +130,126 @@ Result<bool> AcquireLock(Invocation& inv, const LockPlan& plan, const std::strin
     if (!SleepBounded(plan, kLockRetry)) return false;
   }
   return false;
+}
+
+// Consul's semaphore (-n > 1). Each contender holds <prefix>/<session> with its session, and
+// <prefix>/.lock lists who holds the semaphore: {"Limit": n, "Holders": {"<session>": true}},
+// changed only by check-and-set. A holder whose contender key has lost its session (it died)
+// no longer counts, and the next writer drops it from the list.
+struct SemaphoreState {
+  std::set<std::string> holders;   // live holders only
+  uint64_t lock_modify_index = 0;  // 0: there is no .lock key yet
+  uint64_t index = 1;              // where the next blocking read waits from
+};
+
+std::string ContenderKey(const LockPlan& plan, const std::string& session) {
+  return plan.prefix.empty() ? session : plan.prefix + "/" + session;
+}
+
+// Reads the holders from `kv` (the .lock key's value) and checks that they were written for
+// the same limit.
+Result<std::set<std::string>> ParseHolders(const LockPlan& plan, const KvPair& kv) {
+  if (kv.flags != kSemaphoreFlagValue) return Status::FailedPrecondition("Existing key does not match semaphore use");
+  const nlohmann::json doc = nlohmann::json::parse(kv.value, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("Limit") || !doc["Limit"].is_number_unsigned() ||
+      (doc.contains("Holders") && !doc["Holders"].is_object() && !doc["Holders"].is_null())) {
+    return Status::FailedPrecondition("Existing key does not match semaphore use");
+  }
+  const uint64_t limit = doc["Limit"].get<uint64_t>();
+  if (limit != plan.limit) {
+    return Status::FailedPrecondition("Semaphore limit conflict (lock: " + std::to_string(limit) +
+                                      ", local: " + std::to_string(plan.limit) + ")");
+  }
+  std::set<std::string> holders;
+  if (doc.contains("Holders") && doc["Holders"].is_object()) {
+    for (const auto& [session, held] : doc["Holders"].items()) {
+      if (held == true) holders.insert(session);
+    }
+  }
+  return holders;
+}
+
+Result<SemaphoreState> ReadSemaphore(Invocation& inv, const LockPlan& plan, uint64_t index) {
+  QueryParams params = BlockingParams(inv, plan, index);
+  params.emplace_back("recurse", "");
+  const std::string prefix = plan.prefix.empty() ? "" : plan.prefix + "/";
+  CAIRN_ASSIGN_OR_RETURN(HttpReply reply, inv.client.Get(WithQuery(KvPath(prefix), params)));
+  SemaphoreState state;
+  state.index = std::max<uint64_t>(reply.consul_index, 1);
+  if (reply.status == 404) return state;
+  if (reply.status / 100 != 2) return UnexpectedReply(reply);
+  CAIRN_ASSIGN_OR_RETURN(std::vector<KvPair> pairs, ParseKvPairs(reply.body));
+  std::set<std::string> live;
+  const KvPair* lock = nullptr;
+  for (const KvPair& kv : pairs) {
+    if (kv.key == plan.key) {
+      lock = &kv;
+    } else if (kv.flags == kSemaphoreFlagValue && !kv.session.empty()) {
+      live.insert(kv.session);
+    }
+  }
+  if (lock == nullptr) return state;
+  CAIRN_ASSIGN_OR_RETURN(std::set<std::string> listed, ParseHolders(plan, *lock));
+  for (const std::string& session : listed) {
+    if (live.count(session)) state.holders.insert(session);
+  }
+  state.lock_modify_index = lock->modify_index;
+  return state;
+}
+
+// Writes the holder list if the .lock key is still at `cas_index` (0: still absent).
+Result<bool> WriteHolders(Invocation& inv, const LockPlan& plan, const std::set<std::string>& holders,
+                          uint64_t cas_index) {
+  nlohmann::json listed = nlohmann::json::object();
+  for (const std::string& session : holders) listed[session] = true;
+  const nlohmann::json doc = {{"Limit", plan.limit}, {"Holders", listed}};
+  QueryParams params = inv.BaseParams();
+  params.emplace_back("cas", std::to_string(cas_index));
+  params.emplace_back("flags", std::to_string(kSemaphoreFlagValue));
+  CAIRN_ASSIGN_OR_RETURN(HttpReply reply, inv.client.Put(WithQuery(KvPath(plan.key), params), doc.dump()));
+  if (reply.status / 100 != 2) return UnexpectedReply(reply);
+  return reply.body.find("true") != std::string::npos;
+}
+
+// Returns true once this session is one of the holders, false when the deadline passed first.
+Result<bool> WaitForSemaphore(Invocation& inv, const LockPlan& plan, const std::string& session) {
+  uint64_t index = 0;
+  while (!plan.deadline || Clock::now() < *plan.deadline) {
+    CAIRN_ASSIGN_OR_RETURN(SemaphoreState state, ReadSemaphore(inv, plan, index));
+    const bool index_moved = state.index != index;
+    index = state.index;
+    if (state.holders.count(session)) return true;
+    if (state.holders.size() >= plan.limit) {
+      if (!index_moved && !SleepBounded(plan, milliseconds(1000))) return false;
+      continue;
+    }
+    state.holders.insert(session);
+    CAIRN_ASSIGN_OR_RETURN(bool written, WriteHolders(inv, plan, state.holders, state.lock_modify_index));
+    if (written) return true;
+    index = 0;  // another contender wrote first: look again at once
+  }
+  return false;
+}
+
+// Makes this session a contender, then waits for a free place; a contender that gives up
+// removes its key again.
+Result<bool> AcquireSemaphore(Invocation& inv, const LockPlan& plan, const std::string& session) {
+  const std::string contender_path = KvPath(ContenderKey(plan, session));
+  QueryParams params = inv.BaseParams();
+  params.emplace_back("acquire", session);
+  params.emplace_back("flags", std::to_string(kSemaphoreFlagValue));
+  CAIRN_ASSIGN_OR_RETURN(HttpReply contender, inv.client.Put(WithQuery(contender_path, params), ""));
+  if (contender.status / 100 != 2) return UnexpectedReply(contender);
+  if (contender.body.find("true") == std::string::npos) {
+    return Status::FailedPrecondition("failed to make contender entry");
+  }
+  Result<bool> held = WaitForSemaphore(inv, plan, session);
+  if (!held.IsOk() || !*held) (void)inv.client.Delete(WithQuery(contender_path, inv.BaseParams()));
+  return held;
+}
+
+Result<bool> AcquireLock(Invocation& inv, const LockPlan& plan, const std::string& session) {
+  return plan.limit > 1 ? AcquireSemaphore(inv, plan, session) : AcquireMutex(inv, plan, session);
 }
 
 // Renews the session every kRenewInterval on its own connection. If the agent says the session
@@ -235,9 +367,34 @@ int WaitChild(pid_t pid) {
   return 1;
 }
 
-// Releases the lock, deletes the key if nobody else took it meanwhile (a check-and-set on the
-// index we saw), and destroys the session.
-Status ReleaseLock(Invocation& inv, const LockPlan& plan, const std::string& session) {
+// Takes this session off the holder list (deleting the .lock key when it was the last holder),
+// then removes its contender key. Every change is a check-and-set, retried when another
+// contender wrote in between.
+Status ReleaseSemaphore(Invocation& inv, const LockPlan& plan, const std::string& session) {
+  bool released = false;
+  for (int attempt = 0; attempt < kSemaphoreReleaseAttemptsMax && !released; ++attempt) {
+    CAIRN_ASSIGN_OR_RETURN(SemaphoreState state, ReadSemaphore(inv, plan, 0));
+    if (state.lock_modify_index == 0) break;
+    state.holders.erase(session);
+    if (state.holders.empty()) {
+      QueryParams cas = inv.BaseParams();
+      cas.emplace_back("cas", std::to_string(state.lock_modify_index));
+      CAIRN_ASSIGN_OR_RETURN(HttpReply deleted, inv.client.Delete(WithQuery(KvPath(plan.key), cas)));
+      if (deleted.status / 100 != 2) return UnexpectedReply(deleted);
+      released = deleted.body.find("true") != std::string::npos;
+    } else {
+      CAIRN_ASSIGN_OR_RETURN(released, WriteHolders(inv, plan, state.holders, state.lock_modify_index));
+    }
+  }
+  CAIRN_ASSIGN_OR_RETURN(HttpReply removed,
+                         inv.client.Delete(WithQuery(KvPath(ContenderKey(plan, session)), inv.BaseParams())));
+  if (removed.status / 100 != 2) return UnexpectedReply(removed);
+  return OkStatus();
+}
+
+// Releases the mutex, deletes the key if nobody else took it meanwhile (a check-and-set on the
+// index we saw).
+Status ReleaseMutex(Invocation& inv, const LockPlan& plan, const std::string& session) {
   QueryParams params = inv.BaseParams();
   params.emplace_back("release", session);
   // Every KV write sets Flags (0 when absent): without this the key would stop looking like a lock.
@@ -255,6 +412,10 @@ Status ReleaseLock(Invocation& inv, const LockPlan& plan, const std::string& ses
     }
   }
   return OkStatus();
+}
+
+Status ReleaseLock(Invocation& inv, const LockPlan& plan, const std::string& session) {
+  return plan.limit > 1 ? ReleaseSemaphore(inv, plan, session) : ReleaseMutex(inv, plan, session);
 }
 
 Status DestroySession(Invocation& inv, const std::string& session) {
@@ -293,12 +454,12 @@ int RunHolding(Invocation& inv, const LockPlan& plan, const std::string& session
 Result<LockPlan> PlanLock(const Invocation& inv) {
   const auto& positional = inv.args.positional;
   if (positional.size() < 2) return Status::InvalidArgument("Key prefix and child command must be specified");
-  CAIRN_ASSIGN_OR_RETURN(uint64_t holders, ParseUnsigned("n", inv.args.String("n", "1")));
-  if (holders == 0) return Status::InvalidArgument("Number of lock holders must be at least 1");
-  if (holders > 1) return Status::InvalidArgument("Semaphores (-n greater than 1) are not supported yet; use -n=1");
   LockPlan plan;
+  CAIRN_ASSIGN_OR_RETURN(plan.limit, ParseUnsigned("n", inv.args.String("n", "1")));
+  if (plan.limit == 0) return Status::InvalidArgument("Number of lock holders must be at least 1");
   std::string prefix = positional[0];
   while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  plan.prefix = prefix;
   plan.key = prefix.empty() ? ".lock" : prefix + "/.lock";
   for (size_t i = 1; i < positional.size(); ++i) plan.command += (i > 1 ? " " : "") + positional[i];
   plan.session_name = inv.args.String("name", "Cairn lock for " + plan.command + " at " + prefix);
@@ -340,9 +501,12 @@ std::vector<Command> LockCommands() {
        "Execute a command holding a lock",
        "Creates a session, acquires the lock at PREFIX/.lock (waiting while another holder has it), runs CHILD "
        "through /bin/sh with CONSUL_LOCK_HELD=true while renewing the session, then releases the lock, destroys "
-       "the session and exits with CHILD's exit code. If the session is lost the child is terminated.",
+       "the session and exits with CHILD's exit code. If the session is lost the child is terminated. With -n "
+       "greater than 1 the lock is Consul's semaphore: up to n holders at once, each with a contender key "
+       "PREFIX/<session>, listed in PREFIX/.lock.",
        HttpFlags::kWrite,
-       {{"n", FlagKind::kString, "count", "How many holders may hold the lock; only 1 (a mutex) is supported."},
+       {{"n", FlagKind::kString, "count",
+         "How many holders may hold the lock at once: 1 (the default) is a mutex, more a semaphore."},
         {"name", FlagKind::kString, "name", "The session's name; one is made from the command and prefix by default."},
         {"pass-stdin", FlagKind::kBool, "", "Give the child this process's standard input."},
         {"timeout", FlagKind::kString, "duration",

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "agent/cli/cli.h"
+#include "common/base64.h"
 
 namespace cairn::cli {
 namespace {
@@ -443,6 +444,60 @@ TEST_SUITE("cli.http") {
     REQUIRE(lines.size() >= 4);
     CHECK(lines[3] == "PUT /v1/session/renew/sess-4");
     CHECK(lines.back() == "PUT /v1/session/destroy/sess-4");
+  }
+
+  // The semaphore's keys as Consul's lock -n writes them.
+  const std::string kSemaphoreFlags = "16210313421097356768";
+  std::string SemaphoreListing(const std::string& lock_value) {
+    return R"([{"Key":"jobs/other","Flags":16210313421097356768,"Session":"other","ModifyIndex":4},)"
+           R"({"Key":"jobs/dead","Flags":16210313421097356768,"ModifyIndex":5},)"
+           R"({"Key":"jobs/.lock","Flags":16210313421097356768,"Value":")" +
+           Base64Encode(lock_value) + R"(","ModifyIndex":11}])";
+  }
+  // An agent that creates `session`, lists `listing` under the prefix, and accepts every write.
+  Answer SemaphoreAgent(std::string session, std::string listing) {
+    return [session, listing](const Recorded& r) {
+      if (r.path == "/v1/session/create") return Reply(R"({"ID":")" + session + R"("})");
+      if (r.method == "GET") return Canned{200, listing, 11};
+      return Reply("true");
+    };
+  }
+
+  TEST_CASE("lock -n: contender key, a free place taken by check-and-set, dead holders pruned, clean release") {
+    // "dead" is listed as a holder, but its contender key has no session any more.
+    FakeAgent agent(SemaphoreAgent("sess-5", SemaphoreListing(R"({"Limit":2,"Holders":{"other":true,"dead":true}})")));
+    Run run = RunAgainst(agent, {"lock"}, {"-n=2", "jobs", "exit 3"});
+    CHECK(run.code == 3);
+    CHECK(run.err.empty());
+    CHECK(agent.Lines() == std::vector<std::string>{
+                               "PUT /v1/session/create",
+                               "PUT /v1/kv/jobs/sess-5?acquire=sess-5&flags=" + kSemaphoreFlags,
+                               "GET /v1/kv/jobs/?recurse",
+                               "PUT /v1/kv/jobs/.lock?cas=11&flags=" + kSemaphoreFlags,
+                               "GET /v1/kv/jobs/?recurse",
+                               "PUT /v1/kv/jobs/.lock?cas=11&flags=" + kSemaphoreFlags,
+                               "DELETE /v1/kv/jobs/sess-5",
+                               "PUT /v1/session/destroy/sess-5",
+                           });
+    std::vector<Recorded> requests = agent.Requests();
+    REQUIRE(requests.size() == 8);
+    CHECK(requests[3].body == R"({"Holders":{"other":true,"sess-5":true},"Limit":2})");
+    // On release the list keeps the live holder and drops this session and the dead one.
+    CHECK(requests[5].body == R"({"Holders":{"other":true},"Limit":2})");
+  }
+
+  TEST_CASE("lock -n: a semaphore with another limit is refused, the child never runs, the contender key goes") {
+    FakeAgent agent(SemaphoreAgent("sess-6", SemaphoreListing(R"({"Limit":3,"Holders":{"other":true}})")));
+    Run run = RunAgainst(agent, {"lock"}, {"-n=2", "jobs", "exit 0"});
+    CHECK(run.code == 1);
+    CHECK(run.err == "Lock acquisition failed: Semaphore limit conflict (lock: 3, local: 2)\n");
+    CHECK(agent.Lines() == std::vector<std::string>{
+                               "PUT /v1/session/create",
+                               "PUT /v1/kv/jobs/sess-6?acquire=sess-6&flags=" + kSemaphoreFlags,
+                               "GET /v1/kv/jobs/?recurse",
+                               "DELETE /v1/kv/jobs/sess-6",
+                               "PUT /v1/session/destroy/sess-6",
+                           });
   }
 }
 

@@ -12,6 +12,29 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cairn_agent import Agent  # noqa: E402
 
 
+def check_semaphore(binary, env, agent, cairn, expect):
+    """Three `lock -n=2` runs at once: never more than two children inside, all three run, and
+    the semaphore's keys are gone afterwards."""
+    log = os.path.join(agent.work, "semaphore.log")
+    child = f"echo start $(date +%s.%N) >> {log}; sleep 1; echo end $(date +%s.%N) >> {log}"
+    runs = [subprocess.Popen([binary, "lock", "-n=2", "locks/sem", child], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    for run in runs:
+        out, err = run.communicate(timeout=60)
+        expect(run.returncode == 0, f"lock -n=2 exited {run.returncode}: {out!r} {err!r}")
+    with open(log) as f:
+        events = sorted((float(t), 1 if kind == "start" else -1) for kind, t in (line.split() for line in f))
+    inside, most = 0, 0
+    for _, step in events:
+        inside += step
+        most = max(most, inside)
+    print(f"semaphore: at most {most} of 3 children inside at once", flush=True)
+    expect(len(events) == 6, f"all three children ran: {events}")
+    expect(most <= 2, f"{most} children held a 2-holder semaphore at once: {events}")
+    left = cairn("kv", "get", "-recurse", "locks/sem/")
+    expect(left.strip() == "", f"semaphore keys left behind: {left!r}")
+
+
 def main():
     binary = sys.argv[1]
     with Agent(binary) as agent:
@@ -62,6 +85,7 @@ def main():
         held = cairn("lock", "locks/job", "echo holding the lock")
         expect("holding the lock" in held, f"lock ran its child: {held!r}")
         cairn("kv", "get", "locks/job/.lock", expect_code=1)  # released and cleaned up at exit
+        check_semaphore(binary, env, agent, cairn, expect)
 
         for verb in (["kv", "get"], ["kv", "put"], ["catalog", "nodes"], ["members"], ["lock"],
                      ["operator", "raft", "list-peers"], ["info"], ["agent"]):
