@@ -288,6 +288,26 @@ TEST_SUITE("gossip.sim") {
     MESSAGE("restart after being declared failed: alive everywhere after " << back.Text());
   }
 
+  TEST_CASE("a killed process that restarts at once, mid-suspicion, is alive again everywhere") {
+    // Its port refused pings for a moment, so some members may hold a short, refused suspicion
+    // (or even declare it failed) when it comes back: it must win with a higher incarnation.
+    Stat back;
+    for (uint64_t seed : sim::TestSeeds(6)) {
+      Cluster c(seed, Lan(20));
+      if (!JoinAndConverge(c, "gossip.sim", 90s)) return;
+      c.Kill(7);
+      c.RunFor(std::chrono::milliseconds(1200 + 300 * static_cast<int64_t>(seed % 4)));
+      c.Restart(7);
+      auto t = c.RunUntilConverged(60s);
+      CHECK_MESSAGE(t.has_value(), "restarted member not back\n  " << c.Repro("gossip.sim"));
+      if (t) back.Add(Seconds(*t));
+      for (size_t i = 0; i < c.Size(); ++i) {
+        CHECK_MESSAGE(c.Host(i).Core().AliveCount() == c.Size(), "member " << i << "\n  " << c.Repro("gossip.sim"));
+      }
+    }
+    MESSAGE("restart 1.2-2.1 s after a kill: alive everywhere after " << back.Text());
+  }
+
   TEST_CASE("garbage datagrams and streams are rejected by the host and change nothing") {
     Cluster c(5, Lan(5));
     REQUIRE(JoinAndConverge(c, "gossip.sim", 60s));
