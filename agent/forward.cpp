@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/env.h"
+#include "http/http_util.h"
 #include "http/relay.h"
 
 namespace cairn::agent {
@@ -46,6 +47,14 @@ Status TransportError(const std::string& server_http, httplib::Error error) {
 
 }  // namespace
 
+Status ForwardedWriteError(int http_status, const std::string& body) {
+  if (http_status != 500) return Status::InvalidArgument(body);
+  if (body.rfind(http::kNoLeaderReply, 0) == 0) return Status::Unavailable(body);
+  std::string_view detail = body;
+  if (detail.rfind(http::kOutcomeUnknownReply, 0) == 0) detail.remove_prefix(http::kOutcomeUnknownReply.size());
+  return Status::Timeout("the server at the other end answered: " + std::string(detail));
+}
+
 Status ForwardRenew(const std::string& leader_http, const std::string& session_id) {
   // Session ids are UUIDs; anything else cannot name a session and must not reach a URL.
   const bool plain = !session_id.empty() && std::all_of(session_id.begin(), session_id.end(), [](char c) {
@@ -75,10 +84,7 @@ Result<catalog::CommandResult> ForwardWrite(const std::string& server_http, cons
   const char* path = to == ForwardTo::kLeader ? "/v1/internal/forward" : "/v1/internal/forward?relay";
   httplib::Result response = client->Put(path, EncodeCommand(command), "application/octet-stream");
   if (!response) return TransportError(server_http, response.error());
-  if (response->status != 200) {
-    const StatusCode code = response->status == 500 ? StatusCode::kUnavailable : StatusCode::kInvalidArgument;
-    return Status(code, response->body);
-  }
+  if (response->status != 200) return ForwardedWriteError(response->status, response->body);
   return catalog::DecodeCommandResult(response->body);
 }
 

@@ -18,8 +18,15 @@ namespace cairn::agent {
 // does not lead (a client agent's writes).
 enum class ForwardTo : uint8_t { kLeader, kAnyServer };
 
-// `server_http` is "host:port". kUnavailable when the server cannot be reached (the write did
-// not happen), kTimeout when it did not answer in time (the outcome is unknown).
+// The Status for a server's error answer to a forwarded write. A 500 saying "No cluster leader"
+// applied nothing (kUnavailable, safe to retry); any other 500 may come after the write was
+// applied (the server's own outcome-unknown answer, or an error it could not classify), so it
+// is kTimeout, outcome unknown. Other codes are the client's fault (kInvalidArgument).
+Status ForwardedWriteError(int http_status, const std::string& body);
+
+// `server_http` is "host:port". kUnavailable when the server cannot be reached or has no leader
+// (the write did not happen), kTimeout when it did not answer in time or answered an error after
+// which the outcome is unknown (ForwardedWriteError).
 Result<catalog::CommandResult> ForwardWrite(const std::string& server_http, const catalog::Command& command,
                                             ForwardTo to = ForwardTo::kLeader);
 

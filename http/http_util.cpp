@@ -42,13 +42,12 @@ void ReplyJson(httplib::Response& res, const Json& body, int code) {
 
 void ReplyError(httplib::Response& res, const Status& status) {
   switch (status.Code()) {
-    case StatusCode::kUnavailable: return ReplyText(res, 500, "No cluster leader");
+    case StatusCode::kUnavailable: return ReplyText(res, 500, kNoLeaderReply);
     case StatusCode::kNotFound: return ReplyText(res, 404, status.Message());
     case StatusCode::kInvalidArgument: return ReplyText(res, 400, status.Message());
     case StatusCode::kResourceExhausted: return ReplyText(res, 429, "Too many requests: " + status.Message());
     case StatusCode::kTimeout:
-    case StatusCode::kAborted:
-      return ReplyText(res, 500, "The request may or may not have been applied (outcome unknown): " + status.Message());
+    case StatusCode::kAborted: return ReplyText(res, 500, std::string(kOutcomeUnknownReply) + status.Message());
     default: return ReplyText(res, 500, status.Message());
   }
 }

@@ -24,7 +24,15 @@ using Json = nlohmann::json;
 // ---- replies ------------------------------------------------------------------------------
 void ReplyText(httplib::Response& res, int code, std::string_view message);
 void ReplyJson(httplib::Response& res, const Json& body, int code = 200);
-// Maps a backend Status to Consul's status code and error text.
+// The error texts clients act on: after "No cluster leader" nothing was applied and a retry is
+// safe (Consul's clients match on it); after the outcome-unknown prefix the write may have been
+// applied, so a blind retry could apply it twice.
+inline constexpr std::string_view kNoLeaderReply = "No cluster leader";
+inline constexpr std::string_view kOutcomeUnknownReply =
+    "The request may or may not have been applied (outcome unknown): ";
+
+// Maps a backend Status to Consul's status code and error text: kUnavailable (nothing applied)
+// to 500 kNoLeaderReply, kTimeout and kAborted to 500 with kOutcomeUnknownReply.
 void ReplyError(httplib::Response& res, const Status& status);
 // Maps a rejected command outcome (anything but kOk) to a status code and text.
 void ReplyOutcome(httplib::Response& res, const catalog::Outcome& outcome);

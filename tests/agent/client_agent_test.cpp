@@ -5,7 +5,9 @@
 #include <set>
 
 #include "agent/anti_entropy.h"
+#include "agent/forward.h"
 #include "agent/server_pool.h"
+#include "http/http_util.h"
 
 namespace cairn::agent {
 namespace {
@@ -228,6 +230,22 @@ TEST_SUITE("agent.anti_entropy") {
     const Duration large = AntiEntropyInterval(1024, prng);  // log2(1024) - log2(128) = 3: x4
     CHECK(large >= 240s);
     CHECK(large <= 360s);
+  }
+}
+
+TEST_SUITE("agent.forward") {
+  TEST_CASE("a forwarded write's error keeps whether a retry is safe") {
+    // Nothing applied: the client may retry, and sees Consul's text.
+    const Status no_leader = ForwardedWriteError(500, "No cluster leader");
+    CHECK(no_leader.Code() == StatusCode::kUnavailable);
+    // The leader could not tell whether the write was applied: that must not turn into
+    // "No cluster leader" on the way back, or a retrying client could apply it twice.
+    const Status unknown =
+        ForwardedWriteError(500, std::string(http::kOutcomeUnknownReply) + "index 42 was not applied here in time");
+    CHECK(unknown.Code() == StatusCode::kTimeout);
+    CHECK(unknown.Message() == "the server at the other end answered: index 42 was not applied here in time");
+    CHECK(ForwardedWriteError(500, "disk full").Code() == StatusCode::kTimeout);
+    CHECK(ForwardedWriteError(400, "Request decode failed").Code() == StatusCode::kInvalidArgument);
   }
 }
 
