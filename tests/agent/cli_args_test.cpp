@@ -181,7 +181,7 @@ TEST_SUITE("cli.args") {
         {{"join"}, {}, "At least one address to join must be specified.\n"},
         {{"force-leave"}, {}, "A single node name must be specified to force leave.\n"},
         {{"lock"}, {"prefix"}, "Key prefix and child command must be specified\n"},
-        {{"lock"}, {"-n=2", "prefix", "true"}, "Semaphores (-n greater than 1) are not supported yet; use -n=1\n"},
+        {{"lock"}, {"-n=0", "prefix", "true"}, "Number of lock holders must be at least 1\n"},
         {{"lock"}, {"-timeout=soon", "prefix", "true"}, "invalid duration \"soon\" for -timeout\n"},
         {{"members"}, {"extra"}, "Error! members takes no arguments\n"},
     };
