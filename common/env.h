@@ -70,6 +70,9 @@ class WritableFile {
   virtual Status Close() = 0;
 };
 
+// Told the destination of a datagram that was refused (see UdpSocket::SetUnreachableHandler).
+using UdpUnreachableFn = std::function<void(const NetAddress& to)>;
+
 // A bound UDP socket. Destroying it closes it; no callback runs after destruction.
 class UdpSocket {
  public:
@@ -82,7 +85,7 @@ class UdpSocket {
   // answered that nothing listens on that port (ICMP port unreachable). Best effort, like the
   // datagrams themselves: a lost or filtered refusal is never reported. The handler runs on the
   // loop and never after the socket is destroyed. A socket that cannot tell ignores the call.
-  virtual void SetUnreachableHandler(std::function<void(const NetAddress& to)> on_unreachable) { (void)on_unreachable; }
+  virtual void SetUnreachableHandler(UdpUnreachableFn on_unreachable) { (void)on_unreachable; }
 };
 using UdpReceiveFn = std::function<void(const NetAddress& from, std::string_view datagram)>;
 

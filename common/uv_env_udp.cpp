@@ -16,7 +16,6 @@ namespace {
 // Error-queue entries read per wake-up; the rest wait for the next one (the socket stays
 // readable while its error queue is not empty).
 constexpr int kErrorsPerWakeMax = 64;
-using UnreachableFn = std::function<void(const NetAddress& to)>;
 
 // The libuv handle and receive callback of a UdpSocket; outlives the socket until the close.
 class UdpCore final : public HandleOwner {
@@ -26,7 +25,7 @@ class UdpCore final : public HandleOwner {
   uv_udp_t udp{};
   bool receiving = true;  // false once the socket is destroyed
   // Set with IP_RECVERR: ICMP errors for this socket's datagrams queue up on its error queue.
-  UnreachableFn on_unreachable;
+  UdpUnreachableFn on_unreachable;
 
   static void OnReceive(uv_udp_t* udp, ssize_t bytes, const uv_buf_t* buffer, const sockaddr* from, unsigned flags) {
     UdpCore& core = From<UdpCore>(udp);
@@ -105,7 +104,7 @@ class UvUdpSocket final : public UdpSocket {
 
   Status SendTo(const NetAddress& to, std::string_view datagram) override;
   NetAddress LocalAddress() const override { return local_; }
-  void SetUnreachableHandler(UnreachableFn on_unreachable) override;
+  void SetUnreachableHandler(UdpUnreachableFn on_unreachable) override;
 
  private:
   uv_handle_t* Handle() const { return reinterpret_cast<uv_handle_t*>(&core_->udp); }
@@ -149,7 +148,7 @@ Status UvUdpSocket::QueueSend(const NetAddress& to, const sockaddr_in& address, 
   return OkStatus();
 }
 
-void UvUdpSocket::SetUnreachableHandler(UnreachableFn on_unreachable) {
+void UvUdpSocket::SetUnreachableHandler(UdpUnreachableFn on_unreachable) {
   uv_os_fd_t fd = -1;
   const int enable = 1;
   if (uv_fileno(Handle(), &fd) != 0 || setsockopt(fd, IPPROTO_IP, IP_RECVERR, &enable, sizeof(enable)) != 0) return;

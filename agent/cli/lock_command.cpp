@@ -56,6 +56,20 @@ struct LockPlan {
 
 std::string KvPath(const std::string& key) { return "/v1/kv/" + PercentEncode(key, true); }
 
+// A KV write or delete that answers true or false (acquire, check-and-set): whether it took.
+Result<bool> KvVerdict(const HttpReply& reply) {
+  if (reply.status / 100 != 2) return UnexpectedReply(reply);
+  return reply.body.find("true") != std::string::npos;
+}
+
+// Deletes `key` if it is still at `modify_index`; whether it was deleted.
+Result<bool> DeleteIfUnchanged(Invocation& inv, const std::string& key, uint64_t modify_index) {
+  QueryParams cas = inv.BaseParams();
+  cas.emplace_back("cas", std::to_string(modify_index));
+  CAIRN_ASSIGN_OR_RETURN(HttpReply deleted, inv.client.Delete(WithQuery(KvPath(key), cas)));
+  return KvVerdict(deleted);
+}
+
 Result<std::string> CreateSession(Invocation& inv, const std::string& name) {
   nlohmann::json body = {{"Name", name}, {"TTL", kSessionTtl}, {"Behavior", "release"}};
   CAIRN_ASSIGN_OR_RETURN(HttpReply reply,
@@ -125,8 +139,8 @@ Result<bool> AcquireMutex(Invocation& inv, const LockPlan& plan, const std::stri
     params.emplace_back("acquire", session);
     params.emplace_back("flags", std::to_string(kLockFlagValue));
     CAIRN_ASSIGN_OR_RETURN(HttpReply reply, inv.client.Put(WithQuery(KvPath(plan.key), params), ""));
-    if (reply.status / 100 != 2) return UnexpectedReply(reply);
-    if (reply.body.find("true") != std::string::npos) return true;
+    CAIRN_ASSIGN_OR_RETURN(bool acquired, KvVerdict(reply));
+    if (acquired) return true;
     if (!SleepBounded(plan, kLockRetry)) return false;
   }
   return false;
@@ -207,8 +221,7 @@ Result<bool> WriteHolders(Invocation& inv, const LockPlan& plan, const std::set<
   params.emplace_back("cas", std::to_string(cas_index));
   params.emplace_back("flags", std::to_string(kSemaphoreFlagValue));
   CAIRN_ASSIGN_OR_RETURN(HttpReply reply, inv.client.Put(WithQuery(KvPath(plan.key), params), doc.dump()));
-  if (reply.status / 100 != 2) return UnexpectedReply(reply);
-  return reply.body.find("true") != std::string::npos;
+  return KvVerdict(reply);
 }
 
 // Returns true once this session is one of the holders, false when the deadline passed first.
@@ -239,10 +252,8 @@ Result<bool> AcquireSemaphore(Invocation& inv, const LockPlan& plan, const std::
   params.emplace_back("acquire", session);
   params.emplace_back("flags", std::to_string(kSemaphoreFlagValue));
   CAIRN_ASSIGN_OR_RETURN(HttpReply contender, inv.client.Put(WithQuery(contender_path, params), ""));
-  if (contender.status / 100 != 2) return UnexpectedReply(contender);
-  if (contender.body.find("true") == std::string::npos) {
-    return Status::FailedPrecondition("failed to make contender entry");
-  }
+  CAIRN_ASSIGN_OR_RETURN(bool contending, KvVerdict(contender));
+  if (!contending) return Status::FailedPrecondition("failed to make contender entry");
   Result<bool> held = WaitForSemaphore(inv, plan, session);
   if (!held.IsOk() || !*held) (void)inv.client.Delete(WithQuery(contender_path, inv.BaseParams()));
   return held;
@@ -377,11 +388,7 @@ Status ReleaseSemaphore(Invocation& inv, const LockPlan& plan, const std::string
     if (state.lock_modify_index == 0) break;
     state.holders.erase(session);
     if (state.holders.empty()) {
-      QueryParams cas = inv.BaseParams();
-      cas.emplace_back("cas", std::to_string(state.lock_modify_index));
-      CAIRN_ASSIGN_OR_RETURN(HttpReply deleted, inv.client.Delete(WithQuery(KvPath(plan.key), cas)));
-      if (deleted.status / 100 != 2) return UnexpectedReply(deleted);
-      released = deleted.body.find("true") != std::string::npos;
+      CAIRN_ASSIGN_OR_RETURN(released, DeleteIfUnchanged(inv, plan.key, state.lock_modify_index));
     } else {
       CAIRN_ASSIGN_OR_RETURN(released, WriteHolders(inv, plan, state.holders, state.lock_modify_index));
     }
@@ -405,10 +412,9 @@ Status ReleaseMutex(Invocation& inv, const LockPlan& plan, const std::string& se
   if (current.status / 100 == 2) {
     CAIRN_ASSIGN_OR_RETURN(std::vector<KvPair> pairs, ParseKvPairs(current.body));
     if (!pairs.empty() && pairs[0].session.empty() && pairs[0].flags == kLockFlagValue) {
-      QueryParams cas = inv.BaseParams();
-      cas.emplace_back("cas", std::to_string(pairs[0].modify_index));
-      CAIRN_ASSIGN_OR_RETURN(HttpReply deleted, inv.client.Delete(WithQuery(KvPath(plan.key), cas)));
-      if (deleted.status / 100 != 2) return UnexpectedReply(deleted);
+      // Someone else taking the key first is fine: it is theirs then.
+      CAIRN_ASSIGN_OR_RETURN(bool deleted, DeleteIfUnchanged(inv, plan.key, pairs[0].modify_index));
+      (void)deleted;
     }
   }
   return OkStatus();

@@ -42,6 +42,11 @@ Status ValidateConfig(const SwimConfig& c) {
   if (c.retransmit_mult == 0 || c.suspicion_mult == 0 || c.suspicion_max_timeout_mult == 0) {
     return Status::InvalidArgument("retransmit and suspicion multipliers must be positive");
   }
+  // A refused suspicion is the short one; longer than Lifeguard's floor it would mean nothing.
+  if (c.refused_suspicion_mult > c.suspicion_mult) {
+    return Status::InvalidArgument("refused_suspicion_mult must be 0..suspicion_mult (" +
+                                   std::to_string(c.suspicion_mult) + ")");
+  }
   if (c.udp_packet_bytes_max < kUdpPacketBytesMin || c.udp_packet_bytes_max > limits::kUdpDatagramBytesMax) {
     return Status::InvalidArgument("udp_packet_bytes_max out of range");
   }
@@ -176,7 +181,7 @@ void Swim::OnAck(const Ack& m) {
 void Swim::OnNack(const Nack& m) {
   if (!probe_.active || m.seq != probe_.seq) return;
   ++probe_.nacks;
-  if (m.refused && config_.refused_suspicion_mult > 0) ++probe_.refused_nacks;
+  if (m.refused) ++probe_.refused_nacks;  // counts only with our own refusal (RefusalConfirmed)
   FinishRefusedProbe();
 }
 

@@ -54,7 +54,8 @@ struct SwimConfig {
   uint32_t suspicion_mult = 4;
   uint32_t suspicion_max_timeout_mult = 6;
   // A suspicion backed by two members' refused pings (see Unreachable) lasts this many probe
-  // intervals times max(1, log10 n) instead; 0 ignores refusals altogether.
+  // intervals times max(1, log10 n) instead; 0 ignores refusals altogether. At most
+  // suspicion_mult.
   uint32_t refused_suspicion_mult = 1;
   uint32_t awareness_max = 8;  // probe interval and timeouts stretch up to this many times
   Duration gossip_interval = 200ms;

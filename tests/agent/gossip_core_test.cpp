@@ -184,6 +184,9 @@ TEST_SUITE("gossip.core") {
     c = TestNet::Config(0);
     c.probe_timeout = 2s;
     CHECK_FALSE(Swim::Create(c, MonoTime(1h)).IsOk());
+    c = TestNet::Config(0);
+    c.refused_suspicion_mult = c.suspicion_mult + 1;
+    CHECK(Swim::Create(c, MonoTime(1h)).GetStatus().Message().find("refused_suspicion_mult") != std::string::npos);
 
     TestNet net(1);
     Metadata big;

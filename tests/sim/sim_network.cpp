@@ -27,9 +27,9 @@ class SimUdpSocket final : public UdpSocket {
     return core_->Network().SendUdp(*state_, to, datagram);
   }
   NetAddress LocalAddress() const override { return state_->local; }
-  void SetUnreachableHandler(std::function<void(const NetAddress& to)> on_unreachable) override {
+  void SetUnreachableHandler(UdpUnreachableFn on_unreachable) override {
     if (life_.expired() || !state_->open) return;
-    state_->on_unreachable = std::make_shared<std::function<void(const NetAddress&)>>(std::move(on_unreachable));
+    state_->on_unreachable = std::make_shared<UdpUnreachableFn>(std::move(on_unreachable));
   }
 
  private:
@@ -208,16 +208,15 @@ void SimNetwork::DeliverUdp(int to, uint16_t port, const NetAddress& from,
   const auto& table = hosts_[to].udp;
   const auto it = table.find(port);
   if (it == table.end()) {
-    if (source >= 0) RefuseUdp(to, port, from);
+    if (source >= 0) RefuseUdp(to, port, source, from.port);
     return;
   }
   const std::shared_ptr<UdpReceiveFn> on_receive = it->second->on_receive;
   (*on_receive)(from, *datagram);
 }
 
-void SimNetwork::RefuseUdp(int to, uint16_t port, const NetAddress& from) {
-  const int source = core_.FindHost(from.host);
-  const auto sender = hosts_[source].udp.find(from.port);
+void SimNetwork::RefuseUdp(int to, uint16_t port, int source, uint16_t source_port) {
+  const auto sender = hosts_[source].udp.find(source_port);
   // Only a sender that asked to hear refusals gets one, so that traffic of the others draws
   // exactly the random numbers it always did.
   if (sender == hosts_[source].udp.end() || !sender->second->on_unreachable) return;

@@ -31,7 +31,7 @@ struct UdpState {
   std::shared_ptr<UdpReceiveFn> on_receive;
   // Set by SetUnreachableHandler: told when a datagram it sent reaches an up host on a port
   // nothing is bound to, as the kernel reports ICMP port unreachable.
-  std::shared_ptr<std::function<void(const NetAddress& to)>> on_unreachable;
+  std::shared_ptr<UdpUnreachableFn> on_unreachable;
   bool open = true;
 };
 
@@ -136,8 +136,9 @@ class SimNetwork {
   // UDP (sim_network.cpp).
   void DeliverUdp(int to, uint16_t port, const NetAddress& from, const std::shared_ptr<const std::string>& datagram);
   // The destination host `to` answers a datagram for its closed `port` with port unreachable,
-  // which travels back like a datagram (delay, loss, partitions) to the sender's socket.
-  void RefuseUdp(int to, uint16_t port, const NetAddress& from);
+  // which travels back like a datagram (delay, loss, partitions) to the sender's socket
+  // (`source_port` on host `source`).
+  void RefuseUdp(int to, uint16_t port, int source, uint16_t source_port);
 
   // TCP (sim_tcp.cpp).
   void OnSyn(int client, uint64_t client_incarnation, int server, uint16_t port,
