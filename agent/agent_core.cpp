@@ -105,10 +105,10 @@ Status AgentCore::StartGossip() {
 
 bool AgentCore::Ready() const {
   if (client_) return servers_.Size() > 0;
-  return server_ != nullptr && server_->Raft().Leader() != raft::kNoNode;
+  return server_ != nullptr && server_->Leader() != raft::kNoNode;
 }
 
-bool AgentCore::Leading() const { return server_ != nullptr && server_->Raft().IsLeader(); }
+bool AgentCore::Leading() const { return server_ != nullptr && server_->IsLeader(); }
 
 bool AgentCore::SelfRegistered() const {
   if (client_) return sync_.done_once;
@@ -119,7 +119,7 @@ http::QueryMeta AgentCore::Meta() const {
   http::QueryMeta meta;
   meta.index = server_->Store().AppliedIndex().value;
   meta.known_leader = Ready();
-  meta.last_contact_millis = server_->Raft().GetStatus().last_contact_ms;
+  meta.last_contact_millis = server_->RaftStatus().last_contact_ms;
   return meta;
 }
 
@@ -190,7 +190,7 @@ Status AgentCore::NotLeader() const {
 
 std::string AgentCore::LeaderHttpAddress() const {
   if (!Ready()) return "";
-  const raft::NodeId leader = server_->Raft().Leader();
+  const raft::NodeId leader = server_->Leader();
   for (const gossip::Member& member : gossip_->Core().Members()) {
     if (ServerIdForNode(member.name) == leader && member.state == gossip::MemberState::kAlive) {
       return member.meta.http_address;
@@ -634,8 +634,8 @@ Status AgentCore::ForceLeave(const std::string& node) { return gossip_->ForceLea
 
 std::string AgentCore::LeaderAddress() const {
   if (!Ready()) return "";
-  const raft::NodeId leader = server_->Raft().Leader();
-  for (const server::RaftServer& server : server_->Raft().Configuration()) {
+  const raft::NodeId leader = server_->Leader();
+  for (const server::RaftServer& server : server_->Configuration()) {
     if (server.id == leader) return server.address.ToString();
   }
   return "";
@@ -644,8 +644,8 @@ std::string AgentCore::LeaderAddress() const {
 http::RaftConfigurationView AgentCore::RaftConfiguration() const {
   http::RaftConfigurationView out;
   if (server_ == nullptr) return out;
-  out.index = server_->Raft().ConfigurationIndex().value;
-  for (const server::RaftServer& member : server_->Raft().Configuration()) {
+  out.index = server_->ConfigurationIndex().value;
+  for (const server::RaftServer& member : server_->Configuration()) {
     http::RaftServer server;
     server.id = std::to_string(member.id.value);
     server.address = member.address.ToString();
@@ -653,7 +653,7 @@ http::RaftConfigurationView AgentCore::RaftConfiguration() const {
     for (const gossip::Member& gossip_member : gossip_->Core().Members()) {
       if (ServerIdForNode(gossip_member.name) == member.id) server.node = gossip_member.name;
     }
-    server.leader = Ready() && server_->Raft().Leader() == member.id;
+    server.leader = Ready() && server_->Leader() == member.id;
     out.servers.push_back(std::move(server));
   }
   return out;
@@ -662,7 +662,7 @@ http::RaftConfigurationView AgentCore::RaftConfiguration() const {
 void AgentCore::RemoveRaftPeer(const std::string& id, const std::string& address, std::function<void(Status)> done) {
   if (server_ == nullptr) return done(Status::Unavailable("No cluster leader"));
   std::optional<raft::NodeId> target;
-  for (const server::RaftServer& member : server_->Raft().Configuration()) {
+  for (const server::RaftServer& member : server_->Configuration()) {
     if ((!id.empty() && std::to_string(member.id.value) == id) ||
         (!address.empty() && member.address.ToString() == address)) {
       target = member.id;
@@ -676,7 +676,7 @@ void AgentCore::RemoveRaftPeer(const std::string& id, const std::string& address
     if (not_leader.Code() != StatusCode::kFailedPrecondition) return done(not_leader);
     return done(Status::FailedPrecondition(not_leader.Message() + "|" + std::to_string(target->value)));
   }
-  server_->Raft().RemoveServer(*target, std::move(done));
+  server_->RemoveServer(*target, std::move(done));
 }
 
 std::vector<http::Member> AgentCore::Members() const {
@@ -729,7 +729,7 @@ http::AgentInfo AgentCore::Self() const {
                             {"server", servers_.Current().value_or("")}};
   }
   if (server_ != nullptr) {
-    const server::RaftHostStatus raft = server_->Raft().GetStatus();
+    const server::RaftHostStatus raft = server_->RaftStatus();
     info.stats["raft"] = {{"state", Leading() ? "Leader" : "Follower"},
                           {"term", std::to_string(raft.term.value)},
                           {"commit_index", std::to_string(raft.commit.value)},
@@ -737,7 +737,7 @@ http::AgentInfo AgentCore::Self() const {
                           {"last_log_index", std::to_string(raft.last_index.value)},
                           {"last_snapshot_index", std::to_string(raft.snapshot_index.value)},
                           {"last_contact", std::to_string(raft.last_contact_ms) + "ms"},
-                          {"num_peers", std::to_string(server_->Raft().Configuration().size() - 1)}};
+                          {"num_peers", std::to_string(server_->Configuration().size() - 1)}};
   }
   return info;
 }

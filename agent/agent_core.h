@@ -1,10 +1,10 @@
 // AgentCore: everything a running agent owns, on its Env loop thread.
 //
-// It composes the server (CatalogServer: Raft + catalog), gossip membership (GossipHost), and
-// the agent's own services and checks. The HTTP API reaches it through AgentBackend, which
-// moves each call onto the loop thread (agent/loop_call.h).
+// It composes the server (a ServerRole: Raft + catalog, agent/server_role.h), gossip membership
+// (GossipHost), and the agent's own services and checks. The HTTP API reaches it through
+// AgentBackend, which moves each call onto the loop thread (agent/loop_call.h).
 //
-// A server agent runs CatalogServer; a client agent (neither -server nor -dev) runs none, and
+// A server agent runs a ServerRole; a client agent (neither -server nor -dev) runs none, and
 // sends its writes and anti-entropy reads to one of the servers gossip told it about
 // (ServerPool, with failover and rebalancing). Its HTTP API relays every non-agent request
 // there too (http/relay.h).
@@ -33,12 +33,12 @@
 #include "agent/gossip/gossip_host.h"
 #include "agent/server_bootstrap.h"
 #include "agent/server_pool.h"
+#include "agent/server_role.h"
 #include "catalog/command.h"
 #include "common/env.h"
 #include "common/log.h"
 #include "common/random.h"
 #include "http/backend.h"
-#include "server/catalog_server.h"
 
 namespace cairn::agent {
 
@@ -178,7 +178,7 @@ class AgentCore {
   } sync_;
   std::string data_dir_;
   // Null until the server cluster is bootstrapped (or recovered from the data dir).
-  std::unique_ptr<server::CatalogServer> server_;
+  std::unique_ptr<ServerRole> server_;
   std::unique_ptr<gossip::GossipHost> gossip_;
   AsyncForwarder forwarder_;
   std::map<std::string, LocalService> services_;

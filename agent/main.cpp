@@ -1,76 +1,43 @@
 // The `cairn` binary: `cairn agent ...` runs an agent; every other verb is a client of a
 // running agent's HTTP API (agent/cli/).
-#include <pthread.h>
-#include <signal.h>
-#include <sys/resource.h>
+//
+// A client agent (neither -server nor -dev) is handed to `cairn-client`, the client-only
+// build next to this binary, when there is one: it maps neither the server's storage engine
+// nor the CLI, so it holds far fewer resident pages (docs/BENCHMARKS.md). The exec keeps the
+// process id, so supervisors and scripts see one process either way.
+#include <unistd.h>
 
-#include <atomic>
+#include <filesystem>
 #include <iostream>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "agent/agent.h"
 #include "agent/cli/cli.h"
+#include "agent/run_agent.h"
 
 namespace {
 
-// Every HTTP client connection, held blocking query included, is a descriptor, and the usual
-// soft limit (1,024) is far below what a server agent should hold: take the hard limit, as
-// Go programs such as Consul do at start.
-void RaiseDescriptorLimit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
-  limit.rlim_cur = limit.rlim_max;
-  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) std::cerr << "cairn agent: could not raise the open file limit\n";
-}
-
-// Runs the agent until SIGINT or SIGTERM. The signals are blocked in every thread and taken
-// by one waiting thread, so no handler runs inside the agent's threads.
-int RunAgent(const std::vector<std::string>& args) {
-  cairn::Result<cairn::agent::AgentConfig> config = cairn::agent::ParseAgentArgs(args);
-  if (!config.IsOk()) {
-    std::cerr << "cairn agent: " << config.GetStatus().Message() << "\n\n" << cairn::agent::AgentUsage();
-    return 1;
-  }
-  if (config->help) {
-    std::cout << cairn::agent::AgentUsage();
-    return 0;
-  }
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  RaiseDescriptorLimit();
-
-  auto agent = cairn::Agent::Start(std::move(*config));
-  if (!agent.IsOk()) {
-    std::cerr << "cairn agent: " << agent.GetStatus().ToString() << "\n";
-    return 1;
-  }
-  std::cout << "==> Cairn agent running. HTTP API on " << (*agent)->Config().client_addr << ":" << (*agent)->HttpPort()
-            << ", node " << (*agent)->Config().node_name << std::endl;
-  std::atomic<bool> stopped{false};
-  std::thread signal_waiter([&] {
-    int signal = 0;
-    sigwait(&signals, &signal);
-    if (stopped) return;  // the agent stopped on its own (a leave) and woke this thread
-    std::cout << "==> Caught signal " << signal << ", shutting down" << std::endl;
-    (*agent)->Shutdown();
-  });
-  (*agent)->Wait();
-  stopped = true;
-  pthread_kill(signal_waiter.native_handle(), SIGTERM);  // blocked here, so only sigwait takes it
-  signal_waiter.join();
-  std::cout << "==> Cairn agent stopped" << std::endl;
-  return 0;
+// Replaces this process with `cairn-client` from this binary's directory, with the same
+// arguments. Returns only if there is no such binary or it cannot be run.
+void ExecClientAgent(char** argv) {
+  std::error_code ec;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return;
+  const std::string client = (self.parent_path() / "cairn-client").string();
+  if (access(client.c_str(), X_OK) != 0) return;
+  argv[0] = const_cast<char*>(client.c_str());
+  execv(client.c_str(), argv);
+  std::cerr << "cairn agent: could not run " << client << "; running the client agent here\n";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (!args.empty() && args[0] == "agent") return RunAgent({args.begin() + 1, args.end()});
+  if (!args.empty() && args[0] == "agent") {
+    const std::vector<std::string> agent_args(args.begin() + 1, args.end());
+    if (cairn::agent::AsksForClientAgent(agent_args)) ExecClientAgent(argv);
+    return cairn::agent::RunAgent(agent_args);
+  }
   return cairn::cli::RunCli(args, std::cout, std::cerr);
 }

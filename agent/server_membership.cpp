@@ -82,9 +82,9 @@ Status AgentCore::StartServerFromPeers(const ServerPeers& peers, bool join) {
     return Status::FailedPrecondition("this node (" + config_.node_name + ") is not among the servers saved in " +
                                       data_dir_ + "/peers");
   }
-  CAIRN_ASSIGN_OR_RETURN(server_, server::CatalogServer::Open(env_, logger_, std::move(options)));
+  CAIRN_ASSIGN_OR_RETURN(server_, OpenServerRole(env_, logger_, std::move(options)));
   // A single server elects itself at once instead of waiting out an election timeout.
-  if (!join && peers.size() == 1) CAIRN_RETURN_IF_ERROR(server_->Raft().Campaign());
+  if (!join && peers.size() == 1) CAIRN_RETURN_IF_ERROR(server_->Campaign());
   return OkStatus();
 }
 
@@ -121,7 +121,7 @@ void AgentCore::ProbeForCluster() {
 void AgentCore::ReconcileRaftServers() {
   if (raft_change_running_) return;
   std::map<raft::NodeId, bool> voters;  // id -> voter (false: learner)
-  for (const server::RaftServer& server : server_->Raft().Configuration()) voters[server.id] = server.voter;
+  for (const server::RaftServer& server : server_->Configuration()) voters[server.id] = server.voter;
   const MonoTime now = env_.Now();
   for (const gossip::Member& member : gossip_->Core().Members()) {
     if (member.meta.role != "server" || member.meta.datacenter != config_.datacenter) continue;
@@ -147,14 +147,14 @@ void AgentCore::ChangeRaftServer(bool add, const gossip::Member& member) {
   };
   if (!add) {
     raft_change_running_ = true;
-    server_->Raft().RemoveServer(id, std::move(done));
+    server_->RemoveServer(id, std::move(done));
     return;
   }
   Result<NetAddress> address = NetAddress::Parse(member.meta.rpc_address);
   if (!address.IsOk()) return;
   raft_change_running_ = true;
   logger_.Info("adding a server to the Raft voters", {{"server", member.name}});
-  server_->Raft().AddServer(id, *address, std::move(done));
+  server_->AddServer(id, *address, std::move(done));
 }
 
 }  // namespace cairn::agent

@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "catalog/mutation.h"
 #include "catalog/state_store.h"
@@ -32,5 +33,9 @@ Outcome CheckSet(Mutation& m, Check check);
 Outcome NodeDelete(Mutation& m, const std::string& node);
 Outcome ServiceDelete(Mutation& m, const std::string& node, const std::string& service_id);
 Outcome CheckDelete(Mutation& m, const std::string& node, const std::string& check_id);
+
+// A transaction (Consul's /v1/txn): every op runs, so `result` collects every error; any error
+// fails the whole (the caller rolls back) and leaves `result.results` empty.
+Outcome Txn(Mutation& m, const std::vector<TxnOp>& ops, TxnResult& result);
 
 }  // namespace cairn::catalog::ops

@@ -65,9 +65,6 @@ Status StateStore::Recover() {
   return OkStatus();
 }
 
-RaftIndex StateStore::AppliedIndex() const { return tables_->applied; }
-RaftIndex StateStore::TableIndex(Table table) const { return tables_->IndexOf(table); }
-
 Result<Outcome> StateStore::Apply(RaftIndex index, int64_t now_millis, const std::function<Outcome(Mutation&)>& body) {
   CAIRN_RETURN_IF_ERROR(broken_);
   if (index <= tables_->applied) {
@@ -174,6 +171,13 @@ Result<Outcome> StateStore::Register(RaftIndex index, int64_t now_millis, const 
   });
 }
 
+Result<TxnResult> StateStore::Txn(RaftIndex index, int64_t now_millis, const std::vector<TxnOp>& ops) {
+  TxnResult result;
+  auto applied = Apply(index, now_millis, [&](Mutation& m) { return ops::Txn(m, ops, result); });
+  if (!applied.IsOk()) return applied.GetStatus();
+  return result;
+}
+
 Result<Outcome> StateStore::DeregisterNode(RaftIndex index, int64_t now_millis, const std::string& node) {
   return Apply(index, now_millis, [&node](Mutation& m) { return ops::NodeDelete(m, node); });
 }
@@ -187,48 +191,6 @@ Result<Outcome> StateStore::DeregisterCheck(RaftIndex index, int64_t now_millis,
                                             const std::string& check_id) {
   return Apply(index, now_millis, [&](Mutation& m) { return ops::CheckDelete(m, node, check_id); });
 }
-
-// ---- watches ------------------------------------------------------------------------------
-
-std::vector<WatchTopic> StateStore::TopicsForKvGet(std::string_view key) {
-  return {WatchTopic::ForKvKey(std::string(key))};
-}
-
-std::vector<WatchTopic> StateStore::TopicsForKvList(std::string_view prefix) {
-  return {WatchTopic::ForKvPrefix(std::string(prefix))};
-}
-
-std::vector<WatchTopic> StateStore::TopicsForTables(std::initializer_list<Table> tables) {
-  std::vector<WatchTopic> topics;
-  for (Table t : tables) topics.push_back(WatchTopic::ForTable(t));
-  return topics;
-}
-
-std::vector<WatchTopic> StateStore::TopicsForService(std::string_view service) {
-  return {WatchTopic::ForService(std::string(service))};
-}
-
-RaftIndex StateStore::TopicIndex(const WatchTopic& topic) const {
-  switch (topic.kind) {
-    case WatchTopic::Kind::kTable: return tables_->IndexOf(topic.table);
-    case WatchTopic::Kind::kKvKey: return KvGet(topic.key).index;
-    case WatchTopic::Kind::kKvPrefix: return KvPrefixIndex(topic.key);
-    case WatchTopic::Kind::kService: return ServiceIndex(topic.key);
-  }
-  CAIRN_UNREACHABLE("unknown watch topic kind");
-}
-
-Result<std::optional<WatchId>> StateStore::Watch(const std::vector<WatchTopic>& topics, RaftIndex seen_index,
-                                                 WatchCallback on_change) {
-  for (const WatchTopic& topic : topics) {
-    if (TopicIndex(topic) > seen_index) return std::optional<WatchId>();
-  }
-  CAIRN_ASSIGN_OR_RETURN(WatchId id, watches_.Add(topics, std::move(on_change)));
-  return std::optional<WatchId>(id);
-}
-
-bool StateStore::CancelWatch(WatchId id) { return watches_.Cancel(id); }
-size_t StateStore::WatcherCount() const { return watches_.Size(); }
 
 // ---- snapshots ----------------------------------------------------------------------------
 

@@ -164,28 +164,23 @@ Result<TxnResult> StateStore::TxnRead(const std::vector<TxnOp>& ops) const {
   return result;
 }
 
-Result<TxnResult> StateStore::Txn(RaftIndex index, int64_t now_millis, const std::vector<TxnOp>& ops) {
-  TxnResult result;
-  auto applied = Apply(index, now_millis, [&](Mutation& m) {
-    if (ops.size() > limits::kTxnOpsMax) {
-      result.errors.push_back({0, "transaction has " + std::to_string(ops.size()) +
-                                      " operations, more than kTxnOpsMax (" + std::to_string(limits::kTxnOpsMax) +
-                                      ")"});
-    }
-    for (size_t i = 0; i < ops.size() && ops.size() <= limits::kTxnOpsMax; ++i) {
-      OpResult op = RunOp(m, ops[i]);
-      if (!op.outcome.Ok()) {
-        result.errors.push_back({i, op.outcome.message});
-        continue;
-      }
-      for (TxnResultItem& item : op.items) result.results.push_back(std::move(item));
-    }
-    if (result.errors.empty()) return Outcome::Success();
-    result.results.clear();
+Outcome ops::Txn(Mutation& m, const std::vector<TxnOp>& ops, TxnResult& result) {
+  if (ops.size() > limits::kTxnOpsMax) {
+    result.errors.push_back({0, "transaction has " + std::to_string(ops.size()) +
+                                    " operations, more than kTxnOpsMax (" + std::to_string(limits::kTxnOpsMax) + ")"});
     return Outcome::Fail(OutcomeCode::kRejected, "transaction rolled back");
-  });
-  if (!applied.IsOk()) return applied.GetStatus();
-  return result;
+  }
+  for (size_t i = 0; i < ops.size(); ++i) {
+    OpResult op = RunOp(m, ops[i]);
+    if (!op.outcome.Ok()) {
+      result.errors.push_back({i, op.outcome.message});
+      continue;
+    }
+    for (TxnResultItem& item : op.items) result.results.push_back(std::move(item));
+  }
+  if (result.errors.empty()) return Outcome::Success();
+  result.results.clear();
+  return Outcome::Fail(OutcomeCode::kRejected, "transaction rolled back");
 }
 
 }  // namespace cairn::catalog
