@@ -3,7 +3,7 @@
 
 Servers listen on 127.0.0.1; client agent i binds 127.0.3.<i+1> for gossip and HTTP. Phases:
   1. every agent sees all 23 members alive; every client's node is in the catalog with a
-     passing serfHealth check;
+     passing serfHealth check; client agents run as `cairn-client` (no storage engine, no TLS);
   2. each client registers a service with a TTL check through its own HTTP API; the catalog
      shows all of them, and reads, writes and a blocking query relayed by clients work;
   3. anti-entropy: a service removed behind a client's back (catalog deregister on a server)
@@ -93,6 +93,29 @@ def everyone_sees_everyone_alive(names):
     return True
 
 
+# Libraries only a server may map: the storage engine's compression libraries (RocksDB itself is
+# linked statically) and OpenSSL.
+SERVER_ONLY_LIBRARIES = ("libsnappy", "libzstd", "liblz4", "libbz2", "libssl", "libcrypto")
+
+
+def mapped_libraries(pid):
+    with open(f"/proc/{pid}/maps") as f:
+        return {line.split()[5] for line in f if len(line.split()) >= 6 and ".so" in line.split()[5]}
+
+
+def check_process_images():
+    """`cairn agent` runs client agents as cairn-client (exec, same pid), servers as cairn."""
+    for server in SERVERS:
+        image = os.readlink(f"/proc/{server.proc.pid}/exe")
+        os.path.basename(image) == "cairn" or fail(f"server {server.name} runs {image}, not cairn")
+    for client in CLIENTS:
+        image = os.readlink(f"/proc/{client.proc.pid}/exe")
+        os.path.basename(image) == "cairn-client" or fail(f"client {client.name} runs {image}, not cairn-client")
+        mapped = [lib for lib in mapped_libraries(client.proc.pid) if any(n in lib for n in SERVER_ONLY_LIBRARIES)]
+        not mapped or fail(f"client {client.name} maps {mapped}")
+    log("every client agent runs cairn-client, which maps no storage or TLS library")
+
+
 def phase_join():
     names = [a.name for a in SERVERS + CLIENTS]
     wait_for("a leader", lambda: cluster_leader(SERVERS), 30)
@@ -101,6 +124,7 @@ def phase_join():
     wait_for("every client node in the catalog with a passing serfHealth",
              lambda: all(serf_health(SERVERS[0], c.name) == "passing" for c in CLIENTS), 30)
     log("every client node is in the catalog, serfHealth passing")
+    check_process_images()
 
 
 # ---- phase 2 --------------------------------------------------------------------------------
