@@ -1,7 +1,5 @@
 #include "agent/forward.h"
 
-#include <httplib.h>
-
 #include <algorithm>
 #include <cctype>
 #include <nlohmann/json.hpp>
@@ -17,7 +15,7 @@ constexpr time_t kForwardTimeoutSeconds = 30;
 namespace {
 
 // Forwarded requests use this thread's keep-alive connection to the server (http/relay.h).
-Result<httplib::Client*> ServerClient(const std::string& server_http) {
+Result<http::HttpClient*> ServerClient(const std::string& server_http) {
   return http::ThreadClient(server_http, std::chrono::seconds(kForwardTimeoutSeconds));
 }
 
@@ -37,12 +35,15 @@ std::string EncodePathSegment(const std::string& text) {
   return out;
 }
 
-Status TransportError(const std::string& server_http, httplib::Error error) {
-  if (error == httplib::Error::Read) {
-    return Status::Timeout("the server at " + server_http +
-                           " did not answer a forwarded request; its outcome is unknown");
+// kUnavailable and kIoError (http/http_client.h): the server never had the request whole.
+// Anything else came after it was sent: it may have been applied.
+Status TransportError(const std::string& server_http, const Status& error) {
+  const StatusCode code = error.Code();
+  if (code == StatusCode::kUnavailable || code == StatusCode::kIoError || code == StatusCode::kInvalidArgument) {
+    return Status::Unavailable("cannot reach the server at " + server_http + ": " + error.Message());
   }
-  return Status::Unavailable("cannot reach the server at " + server_http + ": " + httplib::to_string(error));
+  return Status::Timeout("the server at " + server_http + " did not answer a forwarded request (" + error.Message() +
+                         "); its outcome is unknown");
 }
 
 }  // namespace
@@ -61,18 +62,18 @@ Status ForwardRenew(const std::string& leader_http, const std::string& session_i
     return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
   });
   if (!plain) return Status::NotFound("Session id '" + session_id + "' not found");
-  CAIRN_ASSIGN_OR_RETURN(httplib::Client * client, ServerClient(leader_http));
-  httplib::Result response = client->Put("/v1/session/renew/" + session_id, "", "text/plain");
-  if (!response) return TransportError(leader_http, response.error());
+  CAIRN_ASSIGN_OR_RETURN(http::HttpClient * client, ServerClient(leader_http));
+  Result<http::Response> response = client->Send("PUT", "/v1/session/renew/" + session_id, "", "text/plain");
+  if (!response.IsOk()) return TransportError(leader_http, response.GetStatus());
   if (response->status == 404) return Status::NotFound(response->body);
   if (response->status != 200) return Status::Unavailable(response->body);
   return OkStatus();
 }
 
 Status ForwardRemovePeer(const std::string& leader_http, uint64_t raft_id) {
-  CAIRN_ASSIGN_OR_RETURN(httplib::Client * client, ServerClient(leader_http));
-  httplib::Result response = client->Delete("/v1/operator/raft/peer?id=" + std::to_string(raft_id));
-  if (!response) return TransportError(leader_http, response.error());
+  CAIRN_ASSIGN_OR_RETURN(http::HttpClient * client, ServerClient(leader_http));
+  Result<http::Response> response = client->Send("DELETE", "/v1/operator/raft/peer?id=" + std::to_string(raft_id));
+  if (!response.IsOk()) return TransportError(leader_http, response.GetStatus());
   if (response->status == 404) return Status::NotFound(response->body);
   if (response->status != 200) return Status::FailedPrecondition(response->body);
   return OkStatus();
@@ -80,18 +81,18 @@ Status ForwardRemovePeer(const std::string& leader_http, uint64_t raft_id) {
 
 Result<catalog::CommandResult> ForwardWrite(const std::string& server_http, const catalog::Command& command,
                                             ForwardTo to) {
-  CAIRN_ASSIGN_OR_RETURN(httplib::Client * client, ServerClient(server_http));
+  CAIRN_ASSIGN_OR_RETURN(http::HttpClient * client, ServerClient(server_http));
   const char* path = to == ForwardTo::kLeader ? "/v1/internal/forward" : "/v1/internal/forward?relay";
-  httplib::Result response = client->Put(path, EncodeCommand(command), "application/octet-stream");
-  if (!response) return TransportError(server_http, response.error());
+  Result<http::Response> response = client->Send("PUT", path, EncodeCommand(command), "application/octet-stream");
+  if (!response.IsOk()) return TransportError(server_http, response.GetStatus());
   if (response->status != 200) return ForwardedWriteError(response->status, response->body);
   return catalog::DecodeCommandResult(response->body);
 }
 
 Result<std::vector<std::string>> FetchRaftPeers(const std::string& server_http) {
-  CAIRN_ASSIGN_OR_RETURN(httplib::Client * client, ServerClient(server_http));
-  httplib::Result response = client->Get("/v1/status/peers");
-  if (!response) return TransportError(server_http, response.error());
+  CAIRN_ASSIGN_OR_RETURN(http::HttpClient * client, ServerClient(server_http));
+  Result<http::Response> response = client->Send("GET", "/v1/status/peers");
+  if (!response.IsOk()) return TransportError(server_http, response.GetStatus());
   if (response->status != 200) return Status::Unavailable("server " + server_http + ": " + response->body);
   const nlohmann::json peers = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
   if (!peers.is_array()) return Status::Unavailable("server " + server_http + " answered peers that are not a list");
@@ -103,9 +104,9 @@ Result<std::vector<std::string>> FetchRaftPeers(const std::string& server_http) 
 }
 
 Result<catalog::NodeRegistrations> FetchNodeRegistrations(const std::string& server_http, const std::string& node) {
-  CAIRN_ASSIGN_OR_RETURN(httplib::Client * client, ServerClient(server_http));
-  httplib::Result response = client->Get("/v1/internal/node-state/" + EncodePathSegment(node));
-  if (!response) return TransportError(server_http, response.error());
+  CAIRN_ASSIGN_OR_RETURN(http::HttpClient * client, ServerClient(server_http));
+  Result<http::Response> response = client->Send("GET", "/v1/internal/node-state/" + EncodePathSegment(node));
+  if (!response.IsOk()) return TransportError(server_http, response.GetStatus());
   if (response->status != 200) return Status::Unavailable("server " + server_http + ": " + response->body);
   return catalog::DecodeNodeRegistrations(response->body);
 }

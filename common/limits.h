@@ -23,6 +23,12 @@ inline constexpr size_t kUdpSendQueueBytesMax = 4 * 1024 * 1024;
 // dropped, so a peer that never reads cannot pin the queue forever.
 inline constexpr int64_t kTcpCloseFlushMillisMax = 5000;
 
+// HTTP client (http/http_client.h): an answer's status line and headers, and the whole answer.
+// A bigger one is refused (kResourceExhausted) and its connection closed, so a confused or
+// hostile peer cannot make a client buffer without end.
+inline constexpr size_t kHttpResponseHeadBytesMax = 64 * 1024;
+inline constexpr size_t kHttpResponseBytesMax = 64 * 1024 * 1024;
+
 // Cross-thread posts into the event loop (common/env.h Env::Post).
 inline constexpr size_t kLoopPostQueueMax = 1 << 20;
 

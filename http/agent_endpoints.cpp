@@ -17,7 +17,7 @@ Json RenderMember(const Member& member) {
           {"Status", member.status}};
 }
 
-void Self(ApiContext& ctx, const httplib::Request&, httplib::Response& res) {
+void Self(ApiContext& ctx, const Request&, Response& res) {
   const AgentInfo self = ctx.backend.Self();
   Json member = {
       {"Name", self.node_name}, {"Addr", self.advertise_address}, {"Port", 0}, {"Tags", Json::object()}, {"Status", 1}};
@@ -36,14 +36,14 @@ void Self(ApiContext& ctx, const httplib::Request&, httplib::Response& res) {
                   {"Stats", self.stats}});
 }
 
-void Members(ApiContext& ctx, const httplib::Request&, httplib::Response& res) {
+void Members(ApiContext& ctx, const Request&, Response& res) {
   Json out = Json::array();
   for (const Member& member : ctx.backend.Members()) out.push_back(RenderMember(member));
   ReplyJson(res, out);
 }
 
 // Replies 200 with an empty body on success, as Consul's agent write endpoints do.
-void ReplyStatus(httplib::Response& res, const Status& status) {
+void ReplyStatus(Response& res, const Status& status) {
   if (Failed(res, status)) return;
   ReplyText(res, 200, "");
 }
@@ -73,7 +73,7 @@ Result<std::vector<LocalCheck>> ServiceChecks(JsonFields& fields, const catalog:
   return out;
 }
 
-void RegisterService(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+void RegisterService(ApiContext& ctx, const Request& req, Response& res) {
   std::optional<Json> body = BodyJson(req, res);
   if (!body) return;
   Result<catalog::Service> service = ParseService(*body, "Name", "service", {"Check", "Checks"});
@@ -86,7 +86,7 @@ void RegisterService(ApiContext& ctx, const httplib::Request& req, httplib::Resp
   ReplyStatus(res, ctx.backend.RegisterLocalService(std::move(service).Value(), std::move(checks).Value()));
 }
 
-void RegisterCheck(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+void RegisterCheck(ApiContext& ctx, const Request& req, Response& res) {
   std::optional<Json> body = BodyJson(req, res);
   if (!body) return;
   Result<LocalCheck> check = ParseLocalCheck(*body, "check");
@@ -97,7 +97,7 @@ void RegisterCheck(ApiContext& ctx, const httplib::Request& req, httplib::Respon
 }
 
 Handler TtlUpdate(catalog::HealthStatus status) {
-  return [status](ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  return [status](ApiContext& ctx, const Request& req, Response& res) {
     ReplyStatus(res, ctx.backend.UpdateLocalCheck(req.matches[1], status, Param(req, "note").value_or("")));
   };
 }
@@ -114,20 +114,20 @@ Status ParseUpdate(const std::string& body, catalog::HealthStatus& status, std::
   return OkStatus();
 }
 
-void UpdateCheck(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+void UpdateCheck(ApiContext& ctx, const Request& req, Response& res) {
   catalog::HealthStatus status = catalog::HealthStatus::kCritical;
   std::string output;
   if (Failed(res, ParseUpdate(req.body, status, output))) return;
   ReplyStatus(res, ctx.backend.UpdateLocalCheck(req.matches[1], status, std::move(output)));
 }
 
-void ServicesView(ApiContext& ctx, const httplib::Request&, httplib::Response& res) {
+void ServicesView(ApiContext& ctx, const Request&, Response& res) {
   Json out = Json::object();
   for (const catalog::Service& service : ctx.backend.LocalServices()) out[service.id] = RenderService(service);
   ReplyJson(res, out);
 }
 
-void ChecksView(ApiContext& ctx, const httplib::Request&, httplib::Response& res) {
+void ChecksView(ApiContext& ctx, const Request&, Response& res) {
   Json out = Json::object();
   for (const LocalCheck& check : ctx.backend.LocalChecks()) out[check.check.check_id] = RenderLocalCheck(check);
   ReplyJson(res, out);
@@ -155,8 +155,8 @@ static void AddLegacyGetAliases(std::vector<Route>& routes) {
 }
 
 void AddAgentRoutes(std::vector<Route>& routes) {
-  using Req = const httplib::Request&;
-  using Res = httplib::Response&;
+  using Req = const Request&;
+  using Res = Response&;
   routes.push_back({"GET", "/v1/agent/self", Self});
   routes.push_back({"GET", "/v1/agent/members", Members});
   routes.push_back({"PUT", R"(/v1/agent/join/(.+))",

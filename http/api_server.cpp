@@ -1,7 +1,5 @@
 #include "http/api_server.h"
 
-#include <httplib.h>
-
 #include <chrono>
 #include <regex>
 #include <string_view>
@@ -54,11 +52,11 @@ void HttpApi::InstallRoutes() {
   }
 }
 
-void HttpApi::Dispatch(const httplib::Request& req, httplib::Response& res, RequestControl& control) const {
+void HttpApi::Dispatch(const Request& req, Response& res, RequestControl& control) const {
   // A HEAD is answered as its GET, without the body (the server drops it).
   const std::string_view method = req.method == "HEAD" ? std::string_view("GET") : std::string_view(req.method);
   // Handlers read path captures from req.matches; the request is this call's own to fill.
-  auto& request = const_cast<httplib::Request&>(req);
+  auto& request = const_cast<Request&>(req);
   if (!AnsweredLocally(req.path) && backend_.RelaysToServers()) {
     RelayRequest(backend_, req, res);  // a client agent: a server answers
     return;
@@ -72,14 +70,14 @@ void HttpApi::Dispatch(const httplib::Request& req, httplib::Response& res, Requ
       if (allowed.find(route.method) == std::string::npos) allowed += (allowed.empty() ? "" : ", ") + route.method;
       continue;
     }
-    request.matches = std::move(matches);
+    request.matches.assign(matches.begin(), matches.end());
     ApiContext ctx{backend_, options_, &control};
     route.handler(ctx, req, res);
     return;
   }
   if (!allowed.empty()) {
     // Consul's wording for a known path asked with the wrong method.
-    res.set_header("Allow", allowed);
+    res.SetHeader("Allow", allowed);
     ReplyText(res, 405, "method " + req.method + " not allowed");
     return;
   }
@@ -96,9 +94,9 @@ Status HttpApi::Start() {
   server_options.worker_threads_max = options_.worker_threads;
   server_options.keep_alive_requests_max = options_.keep_alive_requests_max;
   server_options.connections_max = options_.connections_max;
-  auto server =
-      std::make_unique<HttpServer>(server_options, [this](const httplib::Request& req, httplib::Response& res,
-                                                          RequestControl& control) { Dispatch(req, res, control); });
+  auto server = std::make_unique<HttpServer>(
+      server_options,
+      [this](const Request& req, Response& res, RequestControl& control) { Dispatch(req, res, control); });
   CAIRN_RETURN_IF_ERROR(server->Start());
   port_ = server->Port();
   server_ = std::move(server);
@@ -121,7 +119,7 @@ struct BlockingState {
 // A blocking query that waits without a thread: each run reads once; if the answer is not
 // newer than ?index, it defers the request until a watch fires or the deadline (fixed by the
 // first run, jitter included) passes. The run after the deadline answers with what is there.
-bool RunDeferrableQuery(ApiContext& ctx, httplib::Response& res, QueryOptions options,
+bool RunDeferrableQuery(ApiContext& ctx, Response& res, QueryOptions options,
                         const std::vector<catalog::WatchTopic>& topics, const ReadFn& read) {
   RequestControl& control = *ctx.control;
   const auto now = std::chrono::steady_clock::now();
@@ -141,8 +139,8 @@ bool RunDeferrableQuery(ApiContext& ctx, httplib::Response& res, QueryOptions op
 
 }  // namespace
 
-bool RunQuery(ApiContext& ctx, const httplib::Request& req, httplib::Response& res,
-              const std::vector<catalog::WatchTopic>& topics, const ReadFn& read) {
+bool RunQuery(ApiContext& ctx, const Request& req, Response& res, const std::vector<catalog::WatchTopic>& topics,
+              const ReadFn& read) {
   Result<QueryOptions> options = ParseQueryOptions(req, ctx.options.blocking);
   if (Failed(res, options)) return false;
   if (ctx.control != nullptr && options->min_index > 0) {
@@ -154,13 +152,13 @@ bool RunQuery(ApiContext& ctx, const httplib::Request& req, httplib::Response& r
   return true;
 }
 
-std::optional<catalog::CommandResult> RunWrite(ApiContext& ctx, httplib::Response& res, catalog::Command command) {
+std::optional<catalog::CommandResult> RunWrite(ApiContext& ctx, Response& res, catalog::Command command) {
   Result<catalog::CommandResult> result = ctx.backend.Write(std::move(command));
   if (Failed(res, result)) return std::nullopt;
   return std::move(result).Value();
 }
 
-std::optional<Json> BodyJson(const httplib::Request& req, httplib::Response& res) {
+std::optional<Json> BodyJson(const Request& req, Response& res) {
   Result<Json> body = ParseJsonBody(req.body);
   if (Failed(res, body)) return std::nullopt;
   return std::move(body).Value();

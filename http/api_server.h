@@ -62,7 +62,7 @@ class HttpApi {
   void InstallRoutes();
   // Routes one request (on a worker thread): its handler, 405 for a known path asked with
   // another method, or 404.
-  void Dispatch(const httplib::Request& req, httplib::Response& res, RequestControl& control) const;
+  void Dispatch(const Request& req, Response& res, RequestControl& control) const;
 
   Backend& backend_;
   ApiOptions options_;

@@ -58,7 +58,7 @@ Result<catalog::Registration> ParseRegistration(const Json& body) {
   return registration;
 }
 
-void Register(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+void Register(ApiContext& ctx, const Request& req, Response& res) {
   std::optional<Json> body = BodyJson(req, res);
   if (!body) return;
   Result<catalog::Registration> registration = ParseRegistration(*body);
@@ -84,7 +84,7 @@ Result<catalog::DeregisterCommand> ParseDeregistration(const Json& body) {
   return command;
 }
 
-void Deregister(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+void Deregister(ApiContext& ctx, const Request& req, Response& res) {
   std::optional<Json> body = BodyJson(req, res);
   if (!body) return;
   Result<catalog::DeregisterCommand> command = ParseDeregistration(*body);
@@ -96,7 +96,7 @@ void Deregister(ApiContext& ctx, const httplib::Request& req, httplib::Response&
   ReplyOutcome(res, result->outcome);
 }
 
-void Nodes(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+void Nodes(ApiContext& ctx, const Request& req, Response& res) {
   Result<catalog::StringMap> filter = NodeMetaFilter(req);
   if (Failed(res, filter)) return;
   std::vector<catalog::Node> nodes;
@@ -114,7 +114,7 @@ void Nodes(ApiContext& ctx, const httplib::Request& req, httplib::Response& res)
 }
 
 // Service name -> union of tags; with ?node-meta only instances on matching nodes count.
-void Services(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+void Services(ApiContext& ctx, const Request& req, Response& res) {
   Result<catalog::StringMap> filter = NodeMetaFilter(req);
   if (Failed(res, filter)) return;
   std::map<std::string, std::set<std::string>> services;
@@ -146,13 +146,13 @@ bool HasAllTags(const catalog::Service& service, const std::vector<std::string>&
   return true;
 }
 
-std::vector<std::string> TagParams(const httplib::Request& req) {
+std::vector<std::string> TagParams(const Request& req) {
   std::vector<std::string> tags;
-  for (size_t i = 0; i < req.get_param_value_count("tag"); ++i) tags.push_back(req.get_param_value("tag", i));
+  for (size_t i = 0; i < req.ParamCount("tag"); ++i) tags.push_back(req.ParamValue("tag", i));
   return tags;
 }
 
-void Service(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+void Service(ApiContext& ctx, const Request& req, Response& res) {
   const std::string name = req.matches[1];
   Result<catalog::StringMap> filter = NodeMetaFilter(req);
   if (Failed(res, filter)) return;
@@ -173,7 +173,7 @@ void Service(ApiContext& ctx, const httplib::Request& req, httplib::Response& re
   ReplyJson(res, out);
 }
 
-void Node(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+void Node(ApiContext& ctx, const Request& req, Response& res) {
   const std::string name = req.matches[1];
   std::optional<catalog::Node> node;
   std::vector<catalog::Service> services;
@@ -197,10 +197,8 @@ void Node(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) 
 void AddCatalogRoutes(std::vector<Route>& routes) {
   routes.push_back({"PUT", "/v1/catalog/register", Register});
   routes.push_back({"PUT", "/v1/catalog/deregister", Deregister});
-  routes.push_back(
-      {"GET", "/v1/catalog/datacenters", [](ApiContext& ctx, const httplib::Request&, httplib::Response& res) {
-         ReplyJson(res, ctx.backend.Datacenters());
-       }});
+  routes.push_back({"GET", "/v1/catalog/datacenters",
+                    [](ApiContext& ctx, const Request&, Response& res) { ReplyJson(res, ctx.backend.Datacenters()); }});
   routes.push_back({"GET", "/v1/catalog/nodes", Nodes});
   routes.push_back({"GET", "/v1/catalog/services", Services});
   routes.push_back({"GET", R"(/v1/catalog/service/(.+))", Service});

@@ -12,8 +12,8 @@ using catalog::Table;
 
 using CheckList = std::function<catalog::Indexed<std::vector<Check>>(const StateStore&)>;
 
-void ReplyChecks(ApiContext& ctx, const httplib::Request& req, httplib::Response& res,
-                 const std::vector<catalog::WatchTopic>& topics, const CheckList& list) {
+void ReplyChecks(ApiContext& ctx, const Request& req, Response& res, const std::vector<catalog::WatchTopic>& topics,
+                 const CheckList& list) {
   std::vector<Check> checks;
   auto read = [&](const StateStore& store) {
     auto got = list(store);
@@ -26,19 +26,19 @@ void ReplyChecks(ApiContext& ctx, const httplib::Request& req, httplib::Response
   ReplyJson(res, out);
 }
 
-void NodeHealth(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+void NodeHealth(ApiContext& ctx, const Request& req, Response& res) {
   const std::string node = req.matches[1];
   ReplyChecks(ctx, req, res, StateStore::TopicsForTables({Table::kChecks}),
               [&](const StateStore& store) { return store.NodeChecks(node); });
 }
 
-void ServiceChecks(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+void ServiceChecks(ApiContext& ctx, const Request& req, Response& res) {
   const std::string service = req.matches[1];
   ReplyChecks(ctx, req, res, StateStore::TopicsForTables({Table::kChecks}),
               [&](const StateStore& store) { return store.ServiceChecks(service); });
 }
 
-void ChecksInState(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+void ChecksInState(ApiContext& ctx, const Request& req, Response& res) {
   const std::string state = req.matches[1];
   std::optional<catalog::HealthStatus> status;
   if (state != "any") {
@@ -50,12 +50,12 @@ void ChecksInState(ApiContext& ctx, const httplib::Request& req, httplib::Respon
               [&](const StateStore& store) { return store.ChecksInState(status); });
 }
 
-void ServiceHealth(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+void ServiceHealth(ApiContext& ctx, const Request& req, Response& res) {
   const std::string name = req.matches[1];
   Result<catalog::StringMap> filter = NodeMetaFilter(req);
   if (Failed(res, filter)) return;
   std::vector<std::string> tags;
-  for (size_t i = 0; i < req.get_param_value_count("tag"); ++i) tags.push_back(req.get_param_value("tag", i));
+  for (size_t i = 0; i < req.ParamCount("tag"); ++i) tags.push_back(req.ParamValue("tag", i));
   // ?passing takes no value in Consul, but ?passing=false turns it off.
   const std::optional<std::string> passing = Param(req, "passing");
   const bool passing_only = passing && *passing != "false" && *passing != "0";

@@ -22,10 +22,10 @@ constexpr auto kSweepInterval = std::chrono::seconds(1);
 // for then reads the reply instead of a connection reset (a "lingering close").
 constexpr auto kLingerFor = std::chrono::seconds(1);
 
-httplib::Response PlainResponse(int status, const std::string& text) {
-  httplib::Response response;
+Response PlainResponse(int status, const std::string& text) {
+  Response response;
   response.status = status;
-  response.set_content(text, "text/plain; charset=utf-8");
+  response.SetContent(text, "text/plain; charset=utf-8");
   return response;
 }
 
@@ -38,7 +38,7 @@ namespace {
 struct PendingRequest {
   enum class Phase { kRunning, kDeferred };
   uint64_t connection = 0;
-  httplib::Request request;
+  Request request;
   bool keep_alive = false;
   std::shared_ptr<void> state;  // RequestControl::State
   // Loop thread only:
@@ -219,7 +219,7 @@ class HttpServer::Loop {
 
   // On a worker thread.
   void Run(const std::shared_ptr<PendingRequest>& pending) {
-    httplib::Response response;
+    Response response;
     Control control(pending, handle_);
     try {
       handler_(pending->request, response, control);
@@ -302,7 +302,7 @@ class HttpServer::Loop {
   }
 
   // Sends a final response, then lingers before closing.
-  void Reply(uint64_t id, const httplib::Response& response) {
+  void Reply(uint64_t id, const Response& response) {
     Connection& c = connections_.at(id);
     if (!c.stream->Write(SerializeResponse(response, /*keep_alive=*/false, /*head_only=*/false)).IsOk()) {
       return Close(id);

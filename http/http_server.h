@@ -16,8 +16,6 @@
 // idle_timeout (closed).
 #pragma once
 
-#include <httplib.h>
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -26,6 +24,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "http/message.h"
 #include "http/request_parser.h"
 
 namespace cairn::http {
@@ -62,8 +61,7 @@ class RequestControl {
 
 // Fills `response` for `request`, or defers it through `control`; runs on a worker thread. An
 // exception becomes a 500.
-using RequestHandler =
-    std::function<void(const httplib::Request& request, httplib::Response& response, RequestControl& control)>;
+using RequestHandler = std::function<void(const Request& request, Response& response, RequestControl& control)>;
 
 struct HttpServerStats {
   size_t connections_open = 0;

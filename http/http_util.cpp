@@ -28,19 +28,19 @@ uint64_t RandomBelow(uint64_t bound) {
 
 }  // namespace
 
-void ReplyText(httplib::Response& res, int code, std::string_view message) {
+void ReplyText(Response& res, int code, std::string_view message) {
   res.status = code;
-  res.set_content(std::string(message), "text/plain; charset=utf-8");
+  res.SetContent(std::string(message), "text/plain; charset=utf-8");
 }
 
-void ReplyJson(httplib::Response& res, const Json& body, int code) {
+void ReplyJson(Response& res, const Json& body, int code) {
   res.status = code;
   // Invalid UTF-8 cannot reach the store (keys and names are checked), but a value we cannot
   // encode must never throw out of a handler.
-  res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
+  res.SetContent(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
 }
 
-void ReplyError(httplib::Response& res, const Status& status) {
+void ReplyError(Response& res, const Status& status) {
   switch (status.Code()) {
     case StatusCode::kUnavailable: return ReplyText(res, 500, kNoLeaderReply);
     case StatusCode::kNotFound: return ReplyText(res, 404, status.Message());
@@ -52,7 +52,7 @@ void ReplyError(httplib::Response& res, const Status& status) {
   }
 }
 
-void ReplyOutcome(httplib::Response& res, const catalog::Outcome& outcome) {
+void ReplyOutcome(Response& res, const catalog::Outcome& outcome) {
   using catalog::OutcomeCode;
   switch (outcome.code) {
     case OutcomeCode::kOk: return ReplyJson(res, true);
@@ -65,27 +65,27 @@ void ReplyOutcome(httplib::Response& res, const catalog::Outcome& outcome) {
   ReplyText(res, 500, outcome.message);
 }
 
-void SetQueryMeta(httplib::Response& res, const QueryMeta& meta) {
-  res.set_header("X-Consul-Index", std::to_string(meta.index == 0 ? 1 : meta.index));
-  res.set_header("X-Consul-KnownLeader", meta.known_leader ? "true" : "false");
-  res.set_header("X-Consul-LastContact", std::to_string(meta.last_contact_millis));
+void SetQueryMeta(Response& res, const QueryMeta& meta) {
+  res.SetHeader("X-Consul-Index", std::to_string(meta.index == 0 ? 1 : meta.index));
+  res.SetHeader("X-Consul-KnownLeader", meta.known_leader ? "true" : "false");
+  res.SetHeader("X-Consul-LastContact", std::to_string(meta.last_contact_millis));
 }
 
-bool HasFlag(const httplib::Request& req, const std::string& name) { return req.has_param(name); }
+bool HasFlag(const Request& req, const std::string& name) { return req.HasParam(name); }
 
-std::optional<std::string> Param(const httplib::Request& req, const std::string& name) {
-  if (!req.has_param(name)) return std::nullopt;
-  return req.get_param_value(name);
+std::optional<std::string> Param(const Request& req, const std::string& name) {
+  if (!req.HasParam(name)) return std::nullopt;
+  return req.ParamValue(name);
 }
 
-Result<std::optional<uint64_t>> UintParam(const httplib::Request& req, const std::string& name) {
+Result<std::optional<uint64_t>> UintParam(const Request& req, const std::string& name) {
   std::optional<std::string> text = Param(req, name);
   if (!text) return std::optional<uint64_t>();
   CAIRN_ASSIGN_OR_RETURN(uint64_t value, ParseUint(*text, name));
   return std::optional<uint64_t>(value);
 }
 
-Result<QueryOptions> ParseQueryOptions(const httplib::Request& req, const BlockingLimits& limits) {
+Result<QueryOptions> ParseQueryOptions(const Request& req, const BlockingLimits& limits) {
   QueryOptions options;
   const bool stale = HasFlag(req, "stale");
   const bool consistent = HasFlag(req, "consistent");
@@ -107,10 +107,10 @@ Result<QueryOptions> ParseQueryOptions(const httplib::Request& req, const Blocki
   return options;
 }
 
-Result<catalog::StringMap> NodeMetaFilter(const httplib::Request& req) {
+Result<catalog::StringMap> NodeMetaFilter(const Request& req) {
   catalog::StringMap filter;
-  for (size_t i = 0; i < req.get_param_value_count("node-meta"); ++i) {
-    const std::string pair = req.get_param_value("node-meta", i);
+  for (size_t i = 0; i < req.ParamCount("node-meta"); ++i) {
+    const std::string pair = req.ParamValue("node-meta", i);
     const size_t colon = pair.find(':');
     if (colon == std::string::npos || colon == 0) {
       return Status::InvalidArgument("Invalid node-meta \"" + pair + "\": expected key:value");

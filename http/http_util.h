@@ -3,8 +3,6 @@
 // durations, base64 and UTF-8 checks.
 #pragma once
 
-#include <httplib.h>
-
 #include <chrono>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -16,14 +14,15 @@
 #include "common/base64.h"
 #include "common/status.h"
 #include "http/backend.h"
+#include "http/message.h"
 
 namespace cairn::http {
 
 using Json = nlohmann::json;
 
 // ---- replies ------------------------------------------------------------------------------
-void ReplyText(httplib::Response& res, int code, std::string_view message);
-void ReplyJson(httplib::Response& res, const Json& body, int code = 200);
+void ReplyText(Response& res, int code, std::string_view message);
+void ReplyJson(Response& res, const Json& body, int code = 200);
 // The error texts clients act on: after "No cluster leader" nothing was applied and a retry is
 // safe (Consul's clients match on it); after the outcome-unknown prefix the write may have been
 // applied, so a blind retry could apply it twice.
@@ -33,19 +32,19 @@ inline constexpr std::string_view kOutcomeUnknownReply =
 
 // Maps a backend Status to Consul's status code and error text: kUnavailable (nothing applied)
 // to 500 kNoLeaderReply, kTimeout and kAborted to 500 with kOutcomeUnknownReply.
-void ReplyError(httplib::Response& res, const Status& status);
+void ReplyError(Response& res, const Status& status);
 // Maps a rejected command outcome (anything but kOk) to a status code and text.
-void ReplyOutcome(httplib::Response& res, const catalog::Outcome& outcome);
+void ReplyOutcome(Response& res, const catalog::Outcome& outcome);
 // X-Consul-Index (never 0, as Consul, so a client's next blocking query always blocks),
 // X-Consul-KnownLeader and X-Consul-LastContact.
-void SetQueryMeta(httplib::Response& res, const QueryMeta& meta);
+void SetQueryMeta(Response& res, const QueryMeta& meta);
 
 // ---- query parameters ---------------------------------------------------------------------
 // Present (with or without a value), as Consul's boolean flags (?recurse, ?raw, ?stale).
-bool HasFlag(const httplib::Request& req, const std::string& name);
-std::optional<std::string> Param(const httplib::Request& req, const std::string& name);
+bool HasFlag(const Request& req, const std::string& name);
+std::optional<std::string> Param(const Request& req, const std::string& name);
 // An unsigned decimal parameter; kInvalidArgument names the parameter when it is malformed.
-Result<std::optional<uint64_t>> UintParam(const httplib::Request& req, const std::string& name);
+Result<std::optional<uint64_t>> UintParam(const Request& req, const std::string& name);
 
 struct BlockingLimits {
   std::chrono::milliseconds default_wait{5 * 60 * 1000};
@@ -53,10 +52,10 @@ struct BlockingLimits {
 };
 // ?index, ?wait (clamped to max, default when absent, plus up to wait/16 of jitter as Consul
 // adds so that many watchers do not return at once), ?consistent / ?stale.
-Result<QueryOptions> ParseQueryOptions(const httplib::Request& req, const BlockingLimits& limits);
+Result<QueryOptions> ParseQueryOptions(const Request& req, const BlockingLimits& limits);
 
 // ?node-meta=key:value (repeatable): every pair must match.
-Result<catalog::StringMap> NodeMetaFilter(const httplib::Request& req);
+Result<catalog::StringMap> NodeMetaFilter(const Request& req);
 bool MatchesMeta(const catalog::StringMap& meta, const catalog::StringMap& filter);
 
 // ---- durations ----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ namespace {
 using catalog::StateStore;
 using catalog::Table;
 
-void Forward(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+void Forward(ApiContext& ctx, const Request& req, Response& res) {
   // A command that does not decode strictly is refused before it can reach the log.
   Result<catalog::Command> command = catalog::DecodeCommand(req.body);
   if (!command.IsOk()) return ReplyText(res, 400, "Invalid forwarded command: " + command.GetStatus().Message());
@@ -25,10 +25,10 @@ void Forward(ApiContext& ctx, const httplib::Request& req, httplib::Response& re
                                               : ctx.backend.ForwardedWrite(std::move(command).Value());
   if (Failed(res, result)) return;
   res.status = 200;
-  res.set_content(catalog::EncodeCommandResult(*result), "application/octet-stream");
+  res.SetContent(catalog::EncodeCommandResult(*result), "application/octet-stream");
 }
 
-void NodeState(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+void NodeState(ApiContext& ctx, const Request& req, Response& res) {
   const std::string name = req.matches[1];
   catalog::NodeRegistrations registrations;
   auto read = [&](const StateStore& store) {
@@ -43,7 +43,7 @@ void NodeState(ApiContext& ctx, const httplib::Request& req, httplib::Response& 
   const auto topics = StateStore::TopicsForTables({Table::kNodes, Table::kServices, Table::kChecks});
   if (!RunQuery(ctx, req, res, topics, read)) return;
   res.status = 200;
-  res.set_content(catalog::EncodeNodeRegistrations(registrations), "application/octet-stream");
+  res.SetContent(catalog::EncodeNodeRegistrations(registrations), "application/octet-stream");
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ Status ValidateKey(const std::string& key, bool prefix) {
   return OkStatus();
 }
 
-void GetOne(ApiContext& ctx, const httplib::Request& req, httplib::Response& res, const std::string& key) {
+void GetOne(ApiContext& ctx, const Request& req, Response& res, const std::string& key) {
   std::optional<catalog::KvEntry> entry;
   auto read = [&](const StateStore& store) {
     auto got = store.KvGet(key);
@@ -33,12 +33,12 @@ void GetOne(ApiContext& ctx, const httplib::Request& req, httplib::Response& res
   if (!entry) return ReplyText(res, 404, "");
   if (HasFlag(req, "raw")) {
     res.status = 200;
-    return res.set_content(entry->value, "application/octet-stream");
+    return res.SetContent(entry->value, "application/octet-stream");
   }
   ReplyJson(res, Json::array({RenderKv(*entry)}));
 }
 
-void GetTree(ApiContext& ctx, const httplib::Request& req, httplib::Response& res, const std::string& prefix) {
+void GetTree(ApiContext& ctx, const Request& req, Response& res, const std::string& prefix) {
   std::vector<catalog::KvEntry> entries;
   auto read = [&](const StateStore& store) {
     auto got = store.KvList(prefix);
@@ -52,7 +52,7 @@ void GetTree(ApiContext& ctx, const httplib::Request& req, httplib::Response& re
   ReplyJson(res, out);
 }
 
-void GetKeys(ApiContext& ctx, const httplib::Request& req, httplib::Response& res, const std::string& prefix) {
+void GetKeys(ApiContext& ctx, const Request& req, Response& res, const std::string& prefix) {
   const std::string separator = Param(req, "separator").value_or("");
   std::vector<std::string> keys;
   auto read = [&](const StateStore& store) {
@@ -65,7 +65,7 @@ void GetKeys(ApiContext& ctx, const httplib::Request& req, httplib::Response& re
   ReplyJson(res, keys);
 }
 
-void KvGet(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+void KvGet(ApiContext& ctx, const Request& req, Response& res) {
   const std::string key = req.matches[1];
   const bool recurse = HasFlag(req, "recurse");
   const bool keys = HasFlag(req, "keys");
@@ -76,7 +76,7 @@ void KvGet(ApiContext& ctx, const httplib::Request& req, httplib::Response& res)
 }
 
 // Applies one KV write and answers Consul's true/false.
-void ApplyKvWrite(ApiContext& ctx, httplib::Response& res, KvOp op) {
+void ApplyKvWrite(ApiContext& ctx, Response& res, KvOp op) {
   std::optional<catalog::CommandResult> result = RunWrite(ctx, res, {0, catalog::KvCommand{std::move(op)}});
   if (!result) return;
   switch (result->outcome.code) {
@@ -87,7 +87,7 @@ void ApplyKvWrite(ApiContext& ctx, httplib::Response& res, KvOp op) {
   }
 }
 
-Result<KvOp> PutOp(const ApiOptions& options, const httplib::Request& req) {
+Result<KvOp> PutOp(const ApiOptions& options, const Request& req) {
   KvOp op;
   op.key = req.matches[1];
   CAIRN_RETURN_IF_ERROR(ValidateKey(op.key, false));
@@ -116,7 +116,7 @@ Result<KvOp> PutOp(const ApiOptions& options, const httplib::Request& req) {
   return op;
 }
 
-void KvPut(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+void KvPut(ApiContext& ctx, const Request& req, Response& res) {
   Result<KvOp> op = PutOp(ctx.options, req);
   if (!op.IsOk() && op.GetStatus().Code() == StatusCode::kResourceExhausted) {
     return ReplyText(res, 413, op.GetStatus().Message());
@@ -125,7 +125,7 @@ void KvPut(ApiContext& ctx, const httplib::Request& req, httplib::Response& res)
   ApplyKvWrite(ctx, res, std::move(op).Value());
 }
 
-void KvDelete(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+void KvDelete(ApiContext& ctx, const Request& req, Response& res) {
   KvOp op;
   op.key = req.matches[1];
   const bool recurse = HasFlag(req, "recurse");

@@ -35,64 +35,63 @@ bool IsHopHeader(const std::string& name) {
   return false;
 }
 
-httplib::Result Send(httplib::Client& client, const httplib::Request& req) {
-  httplib::Headers headers;
+// The request as it goes on to a server: the end-to-end headers, the body and its type.
+Request Onward(const Request& req) {
+  Request onward;
+  onward.method = req.method;
+  onward.target = req.target.empty() ? req.path : req.target;
   for (const auto& [name, value] : req.headers) {
-    if (!IsHopHeader(name)) headers.emplace(name, value);
+    if (!IsHopHeader(name)) onward.headers.emplace(name, value);
   }
-  const std::string content_type = req.get_header_value("Content-Type");
-  const std::string& target = req.target.empty() ? req.path : req.target;
-  if (req.method == "GET") return client.Get(target, headers);
-  if (req.method == "HEAD") return client.Head(target, headers);
-  if (req.method == "DELETE") return client.Delete(target, headers, req.body, content_type);
-  if (req.method == "POST") return client.Post(target, headers, req.body, content_type);
-  if (req.method == "PATCH") return client.Patch(target, headers, req.body, content_type);
-  return client.Put(target, headers, req.body, content_type);
+  const std::string content_type = req.HeaderValue("Content-Type");
+  const bool read_only = req.method == "GET" || req.method == "HEAD";
+  if (!read_only && !content_type.empty()) onward.headers.emplace("Content-Type", content_type);
+  onward.body = req.body;
+  return onward;
 }
 
-void CopyAnswer(const httplib::Response& answer, httplib::Response& res) {
+void CopyAnswer(const Response& answer, Response& res) {
   res.status = answer.status;
   for (const auto& [name, value] : answer.headers) {
     if (!IsHopHeader(name)) res.headers.emplace(name, value);
   }
-  const std::string content_type = answer.get_header_value("Content-Type");
-  res.set_content(answer.body, content_type.empty() ? "text/plain; charset=utf-8" : content_type);
+  const std::string content_type = answer.HeaderValue("Content-Type");
+  res.SetContent(answer.body, content_type.empty() ? "text/plain; charset=utf-8" : content_type);
 }
 
 }  // namespace
 
-Result<httplib::Client*> ThreadClient(const std::string& server, std::chrono::seconds read_timeout) {
-  thread_local std::map<std::pair<std::string, int64_t>, std::unique_ptr<httplib::Client>> clients;
+Result<HttpClient*> ThreadClient(const std::string& server, std::chrono::seconds read_timeout) {
+  thread_local std::map<std::pair<std::string, int64_t>, std::unique_ptr<HttpClient>> clients;
   const std::pair<std::string, int64_t> key(server, read_timeout.count());
   auto it = clients.find(key);
   if (it != clients.end()) return it->second.get();
   if (clients.size() >= kServerClientsPerThreadMax) clients.clear();  // servers come and go
   CAIRN_ASSIGN_OR_RETURN(NetAddress address, NetAddress::Parse(server));
-  auto client = std::make_unique<httplib::Client>(address.host, address.port);
-  client->set_keep_alive(true);
-  client->set_connection_timeout(2, 0);
-  client->set_read_timeout(read_timeout.count(), 0);
-  client->set_write_timeout(30, 0);
+  HttpClientOptions options;
+  options.connect_timeout = std::chrono::seconds(2);
+  options.read_timeout = read_timeout;
+  options.write_timeout = std::chrono::seconds(30);
+  auto client = std::make_unique<HttpClient>(address.host, address.port, options);
   return clients.emplace(key, std::move(client)).first->second.get();
 }
 
 bool AnsweredLocally(const std::string& path) { return path.starts_with("/v1/agent/"); }
 
-void RelayRequest(Backend& backend, const httplib::Request& req, httplib::Response& res) {
+void RelayRequest(Backend& backend, const Request& req, Response& res) {
   const bool read_only = req.method == "GET" || req.method == "HEAD";
   std::string last_error = "no server answered";
   for (int attempt = 0; attempt < kRelayAttemptsMax; ++attempt) {
     Result<std::string> server = backend.RelayServer();
     if (!server.IsOk()) return ReplyText(res, 500, server.GetStatus().Message());
-    Result<httplib::Client*> client = ThreadClient(*server, kRelayReadTimeout);
+    Result<HttpClient*> client = ThreadClient(*server, kRelayReadTimeout);
     if (!client.IsOk()) return ReplyText(res, 500, client.GetStatus().Message());
-    httplib::Result answer = Send(**client, req);
-    if (answer) return CopyAnswer(*answer, res);
-    const httplib::Error error = answer.error();
-    last_error = "rpc error: server " + *server + ": " + httplib::to_string(error);
+    Result<Response> answer = (*client)->Send(Onward(req));
+    if (answer.IsOk()) return CopyAnswer(*answer, res);
+    last_error = "rpc error: server " + *server + ": " + answer.GetStatus().Message();
     backend.RelayFailed(*server);
-    // Connection: the request never left, so any method may go to the next server.
-    if (error != httplib::Error::Connection && !read_only) break;
+    // kUnavailable: no connection was made, so any method may go to the next server.
+    if (answer.GetStatus().Code() != StatusCode::kUnavailable && !read_only) break;
   }
   ReplyText(res, 500, last_error);
 }

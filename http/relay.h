@@ -11,12 +11,12 @@
 // is retried only if it is a read (GET or HEAD), since a write may have been applied.
 #pragma once
 
-#include <httplib.h>
-
 #include <chrono>
 #include <string>
 
 #include "http/backend.h"
+#include "http/http_client.h"
+#include "http/message.h"
 
 namespace cairn::http {
 
@@ -26,15 +26,15 @@ inline constexpr std::chrono::seconds kRelayReadTimeout{11 * 60};
 
 // This thread's keep-alive client for the server at `server` ("host:port") with the given read
 // timeout, made on first use. One connection per thread, server and timeout saves a TCP
-// handshake (and an accept queue slot at the server) per request; after a failed request
-// httplib reconnects on the next one. Used by relays and by the agent's forwarding.
-Result<httplib::Client*> ThreadClient(const std::string& server, std::chrono::seconds read_timeout);
+// handshake (and an accept queue slot at the server) per request; after a failed request the
+// client reconnects on the next one. Used by relays and by the agent's forwarding.
+Result<HttpClient*> ThreadClient(const std::string& server, std::chrono::seconds read_timeout);
 
 // True for the paths a client agent answers itself: /v1/agent/*.
 bool AnsweredLocally(const std::string& path);
 
 // Relays `req` to backend.RelayServer() and fills `res` with the answer, or with 500 naming
 // why no server answered. Runs on an HTTP worker thread and blocks it until the answer.
-void RelayRequest(Backend& backend, const httplib::Request& req, httplib::Response& res);
+void RelayRequest(Backend& backend, const Request& req, Response& res);
 
 }  // namespace cairn::http

@@ -1,17 +1,9 @@
 #include "http/request_parser.h"
 
 #include <algorithm>
-#include <cctype>
-#include <charconv>
 #include <optional>
 
 namespace cairn::http {
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 namespace {
 
@@ -25,28 +17,6 @@ ParseOutcome Error(int status, std::string message) {
   return outcome;
 }
 
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
-// True if the comma-separated header value lists `token` (as in `Connection: keep-alive, x`).
-bool ListsToken(std::string_view value, std::string_view token) {
-  while (!value.empty()) {
-    const size_t comma = value.find(',');
-    if (EqualsIgnoreCase(Trim(value.substr(0, comma)), token)) return true;
-    if (comma == std::string_view::npos) break;
-    value.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
-bool IsTokenChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) ||
-         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -54,19 +24,8 @@ int HexValue(char c) {
   return -1;
 }
 
-// One line starting at `pos`, without its line ending (CRLF or a bare LF); nullopt if the
-// buffer ends first. `next` is where the following line starts.
-std::optional<std::string_view> Line(std::string_view buffer, size_t pos, size_t& next) {
-  const size_t newline = buffer.find('\n', pos);
-  if (newline == std::string_view::npos) return std::nullopt;
-  next = newline + 1;
-  std::string_view line = buffer.substr(pos, newline - pos);
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  return line;
-}
-
 // "METHOD /target HTTP/1.1" into the request; an error outcome if it is not one.
-std::optional<ParseOutcome> ParseRequestLine(std::string_view line, httplib::Request& request) {
+std::optional<ParseOutcome> ParseRequestLine(std::string_view line, Request& request) {
   const size_t first = line.find(' ');
   const size_t last = line.rfind(' ');
   if (first == std::string_view::npos || first == last) return Error(400, "malformed request line");
@@ -106,11 +65,10 @@ std::optional<ParseOutcome> ParseRequestLine(std::string_view line, httplib::Req
 }
 
 // Header lines from `pos` up to the empty line; `pos` ends past it. nullopt while incomplete.
-std::optional<ParseOutcome> ParseHeaders(std::string_view buffer, size_t& pos, httplib::Request& request,
-                                         bool& complete) {
+std::optional<ParseOutcome> ParseHeaders(std::string_view buffer, size_t& pos, Request& request, bool& complete) {
   complete = false;
   size_t next = 0;
-  while (std::optional<std::string_view> line = Line(buffer, pos, next)) {
+  while (std::optional<std::string_view> line = NextLine(buffer, pos, next)) {
     pos = next;
     if (line->empty()) {
       complete = true;
@@ -122,16 +80,9 @@ std::optional<ParseOutcome> ParseHeaders(std::string_view buffer, size_t& pos, h
     if (colon == std::string_view::npos || name.empty() || !std::all_of(name.begin(), name.end(), IsTokenChar)) {
       return Error(400, "malformed header line");
     }
-    request.headers.emplace(std::string(name), std::string(Trim(line->substr(colon + 1))));
+    request.headers.emplace(std::string(name), std::string(TrimWhitespace(line->substr(colon + 1))));
   }
   return std::nullopt;
-}
-
-std::optional<uint64_t> ParseDecimal(std::string_view text) {
-  uint64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
-  return value;
 }
 
 // How the body is framed, from the headers.
@@ -140,21 +91,20 @@ struct Framing {
   uint64_t content_length = 0;
 };
 
-std::optional<ParseOutcome> ParseFraming(const httplib::Request& request, const ParserLimits& limits,
-                                         Framing& framing) {
-  const size_t encodings = request.get_header_value_count("Transfer-Encoding");
-  const size_t lengths = request.get_header_value_count("Content-Length");
+std::optional<ParseOutcome> ParseFraming(const Request& request, const ParserLimits& limits, Framing& framing) {
+  const size_t encodings = request.HeaderCount("Transfer-Encoding");
+  const size_t lengths = request.HeaderCount("Content-Length");
   if (encodings > 0) {
     // Both framings at once is how requests are smuggled past proxies: refuse it.
     if (lengths > 0) return Error(400, "both Transfer-Encoding and Content-Length given");
-    if (encodings > 1 || !EqualsIgnoreCase(Trim(request.get_header_value("Transfer-Encoding")), "chunked")) {
+    if (encodings > 1 || !EqualsIgnoreCase(TrimWhitespace(request.HeaderValue("Transfer-Encoding")), "chunked")) {
       return Error(501, "only the chunked transfer encoding is supported");
     }
     framing.chunked = true;
     return std::nullopt;
   }
   for (size_t i = 0; i < lengths; ++i) {
-    const std::optional<uint64_t> length = ParseDecimal(request.get_header_value("Content-Length", i));
+    const std::optional<uint64_t> length = ParseDecimal(request.HeaderValue("Content-Length", i));
     if (!length || (i > 0 && *length != framing.content_length)) return Error(400, "invalid Content-Length");
     framing.content_length = *length;
   }
@@ -170,19 +120,16 @@ std::optional<ParseOutcome> DecodeChunked(std::string_view buffer, size_t& pos, 
                                           std::string& body, bool& complete) {
   complete = false;
   size_t next = 0;
-  while (std::optional<std::string_view> size_line = Line(buffer, pos, next)) {
-    const std::string_view digits = Trim(size_line->substr(0, size_line->find(';')));
-    uint64_t size = 0;
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), size, 16);
-    if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) {
-      return Error(400, "malformed chunk size");
-    }
+  while (std::optional<std::string_view> size_line = NextLine(buffer, pos, next)) {
+    const std::optional<uint64_t> parsed_size = ParseChunkSize(*size_line);
+    if (!parsed_size) return Error(400, "malformed chunk size");
+    const uint64_t size = *parsed_size;
     if (size > limits.body_bytes_max || body.size() + size > limits.body_bytes_max) {
       return Error(413, "request body exceeds " + std::to_string(limits.body_bytes_max) + " bytes");
     }
     if (size == 0) {  // the last chunk; trailers (ignored) end with an empty line
       size_t trailer = next;
-      while (std::optional<std::string_view> line = Line(buffer, trailer, next)) {
+      while (std::optional<std::string_view> line = NextLine(buffer, trailer, next)) {
         trailer = next;
         if (line->empty()) {
           pos = trailer;
@@ -209,11 +156,7 @@ std::optional<ParseOutcome> DecodeChunked(std::string_view buffer, size_t& pos, 
   return std::nullopt;
 }
 
-bool KeepAlive(const httplib::Request& request) {
-  const std::string connection = request.get_header_value("Connection");
-  if (request.version == "HTTP/1.0") return ListsToken(connection, "keep-alive");
-  return !ListsToken(connection, "close");
-}
+bool KeepAlive(const Request& request) { return KeepsAlive(request.version, request.HeaderValue("Connection")); }
 
 }  // namespace
 
@@ -223,7 +166,7 @@ ParseOutcome ParseRequest(std::string_view buffer, const ParserLimits& limits) {
   size_t pos = 0;
   while (pos < buffer.size() && (buffer[pos] == '\r' || buffer[pos] == '\n')) ++pos;
   size_t next = 0;
-  const std::optional<std::string_view> request_line = Line(buffer, pos, next);
+  const std::optional<std::string_view> request_line = NextLine(buffer, pos, next);
   if (!request_line) {
     return buffer.size() - pos > limits.header_bytes_max ? Error(414, "request line too long") : outcome;
   }
@@ -239,7 +182,7 @@ ParseOutcome ParseRequest(std::string_view buffer, const ParserLimits& limits) {
   if (pos > limits.header_bytes_max) return Error(431, "request headers too large");
   Framing framing;
   if (std::optional<ParseOutcome> error = ParseFraming(outcome.request, limits, framing)) return std::move(*error);
-  const bool wants_continue = EqualsIgnoreCase(outcome.request.get_header_value("Expect"), "100-continue");
+  const bool wants_continue = EqualsIgnoreCase(outcome.request.HeaderValue("Expect"), "100-continue");
   if (framing.chunked) {
     bool body_complete = false;
     if (std::optional<ParseOutcome> error = DecodeChunked(buffer, pos, limits, outcome.request.body, body_complete)) {
@@ -309,8 +252,8 @@ std::string_view ReasonPhrase(int status) {
   }
 }
 
-std::string SerializeResponse(const httplib::Response& response, bool keep_alive, bool head_only) {
-  const int status = response.status < 0 ? 200 : response.status;
+std::string SerializeResponse(const Response& response, bool keep_alive, bool head_only) {
+  const int status = response.status;
   // 204 and 304 have no body and no Content-Length (RFC 9110 sections 8.6, 15.3.5).
   const bool bodiless = status == 204 || status == 304;
   std::string out;

@@ -1,15 +1,12 @@
 // Parsing HTTP/1.1 requests (RFC 9112) and writing responses, for the event-driven server
 // (http/http_server.h). Pure functions: bytes in, requests out; no sockets, no threads.
-//
-// Requests and responses are carried in cpp-httplib's Request and Response structs, which the
-// endpoint handlers are written against; only their data fields are used.
 #pragma once
-
-#include <httplib.h>
 
 #include <cstddef>
 #include <string>
 #include <string_view>
+
+#include "http/message.h"
 
 namespace cairn::http {
 
@@ -29,7 +26,7 @@ struct ParseOutcome {
   };
   Kind kind = Kind::kIncomplete;
   size_t consumed = 0;
-  httplib::Request request;
+  Request request;
   // Whether the connection may serve another request after this one.
   bool keep_alive = false;
   // kIncomplete with the head read and a body awaited after `Expect: 100-continue`.
@@ -48,10 +45,7 @@ std::string DecodeUrlComponent(std::string_view text, bool plus_is_space);
 
 // The response's bytes: status line, headers (Content-Length computed here, any given one
 // ignored), and the body unless `head_only`.
-std::string SerializeResponse(const httplib::Response& response, bool keep_alive, bool head_only);
-
-// ASCII case-insensitive equality, as header names compare.
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+std::string SerializeResponse(const Response& response, bool keep_alive, bool head_only);
 
 // The standard reason phrase of a status code ("Unknown" for codes without one).
 std::string_view ReasonPhrase(int status);

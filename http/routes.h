@@ -1,8 +1,6 @@
 // The route tables of the API's areas, each in its own file, and what their handlers share.
 #pragma once
 
-#include <httplib.h>
-
 #include <functional>
 #include <optional>
 #include <string>
@@ -11,6 +9,7 @@
 #include "http/api_server.h"
 #include "http/backend.h"
 #include "http/http_util.h"
+#include "http/message.h"
 
 namespace cairn::http {
 
@@ -21,11 +20,11 @@ struct ApiContext {
   RequestControl* control = nullptr;
 };
 
-using Handler = std::function<void(ApiContext& ctx, const httplib::Request& req, httplib::Response& res)>;
+using Handler = std::function<void(ApiContext& ctx, const Request& req, Response& res)>;
 
 struct Route {
   std::string method;   // GET, PUT, POST, DELETE
-  std::string pattern;  // an httplib regex on the decoded path
+  std::string pattern;  // a std::regex (ECMAScript) on the decoded path
   Handler handler;
 };
 
@@ -40,20 +39,20 @@ void AddInternalRoutes(std::vector<Route>& routes);
 
 // Runs a read through Backend::Query with the request's blocking and consistency options and
 // sets the X-Consul-* headers. On any error it replies and returns false.
-bool RunQuery(ApiContext& ctx, const httplib::Request& req, httplib::Response& res,
-              const std::vector<catalog::WatchTopic>& topics, const ReadFn& read);
+bool RunQuery(ApiContext& ctx, const Request& req, Response& res, const std::vector<catalog::WatchTopic>& topics,
+              const ReadFn& read);
 // Replicates a command; on a backend error it replies and returns nullopt.
-std::optional<catalog::CommandResult> RunWrite(ApiContext& ctx, httplib::Response& res, catalog::Command command);
+std::optional<catalog::CommandResult> RunWrite(ApiContext& ctx, Response& res, catalog::Command command);
 // Parses the body as JSON; on an error it replies 400 and returns nullopt.
-std::optional<Json> BodyJson(const httplib::Request& req, httplib::Response& res);
+std::optional<Json> BodyJson(const Request& req, Response& res);
 // Replies with a Result's error and returns true when it holds one.
 template <typename T>
-bool Failed(httplib::Response& res, const Result<T>& result) {
+bool Failed(Response& res, const Result<T>& result) {
   if (result.IsOk()) return false;
   ReplyError(res, result.GetStatus());
   return true;
 }
-inline bool Failed(httplib::Response& res, const Status& status) {
+inline bool Failed(Response& res, const Status& status) {
   if (status.IsOk()) return false;
   ReplyError(res, status);
   return true;

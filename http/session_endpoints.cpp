@@ -91,7 +91,7 @@ Result<bool> NodeHasSerfHealth(Backend& backend, const std::string& node) {
   return found;
 }
 
-void Create(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+void Create(ApiContext& ctx, const Request& req, Response& res) {
   Session session;
   bool checks_given = false;
   if (Failed(res, ParseSessionBody(req.body, session, checks_given))) return;
@@ -109,7 +109,7 @@ void Create(ApiContext& ctx, const httplib::Request& req, httplib::Response& res
   ReplyJson(res, {{"ID", result->session_id}});
 }
 
-void Destroy(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+void Destroy(ApiContext& ctx, const Request& req, Response& res) {
   std::optional<catalog::CommandResult> result =
       RunWrite(ctx, res, {0, catalog::SessionDestroyCommand{std::string(req.matches[1])}});
   if (!result) return;
@@ -118,7 +118,7 @@ void Destroy(ApiContext& ctx, const httplib::Request& req, httplib::Response& re
   ReplyOutcome(res, result->outcome);
 }
 
-void ReplySessions(ApiContext& ctx, const httplib::Request& req, httplib::Response& res,
+void ReplySessions(ApiContext& ctx, const Request& req, Response& res,
                    const std::function<catalog::Indexed<std::vector<Session>>(const StateStore&)>& list) {
   std::vector<Session> sessions;
   auto read = [&](const StateStore& store) {
@@ -132,7 +132,7 @@ void ReplySessions(ApiContext& ctx, const httplib::Request& req, httplib::Respon
   ReplyJson(res, out);
 }
 
-void Info(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+void Info(ApiContext& ctx, const Request& req, Response& res) {
   const std::string id = req.matches[1];
   ReplySessions(ctx, req, res, [&](const StateStore& store) {
     auto got = store.SessionInfo(id);
@@ -142,7 +142,7 @@ void Info(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) 
   });
 }
 
-void Renew(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+void Renew(ApiContext& ctx, const Request& req, Response& res) {
   const std::string id = req.matches[1];
   Result<Session> session = ctx.backend.RenewSession(id);
   if (!session.IsOk() && session.GetStatus().Code() == StatusCode::kNotFound) {
@@ -158,15 +158,13 @@ void AddSessionRoutes(std::vector<Route>& routes) {
   routes.push_back({"PUT", "/v1/session/create", Create});
   routes.push_back({"PUT", R"(/v1/session/destroy/(.+))", Destroy});
   routes.push_back({"GET", R"(/v1/session/info/(.+))", Info});
-  routes.push_back(
-      {"GET", R"(/v1/session/node/(.+))", [](ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
-         const std::string node = req.matches[1];
-         ReplySessions(ctx, req, res, [&](const StateStore& store) { return store.NodeSessions(node); });
-       }});
-  routes.push_back(
-      {"GET", "/v1/session/list", [](ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
-         ReplySessions(ctx, req, res, [](const StateStore& store) { return store.Sessions(); });
-       }});
+  routes.push_back({"GET", R"(/v1/session/node/(.+))", [](ApiContext& ctx, const Request& req, Response& res) {
+                      const std::string node = req.matches[1];
+                      ReplySessions(ctx, req, res, [&](const StateStore& store) { return store.NodeSessions(node); });
+                    }});
+  routes.push_back({"GET", "/v1/session/list", [](ApiContext& ctx, const Request& req, Response& res) {
+                      ReplySessions(ctx, req, res, [](const StateStore& store) { return store.Sessions(); });
+                    }});
   routes.push_back({"PUT", R"(/v1/session/renew/(.+))", Renew});
 }
 

@@ -5,11 +5,9 @@
 namespace cairn::http {
 namespace {
 
-void Leader(ApiContext& ctx, const httplib::Request&, httplib::Response& res) {
-  ReplyJson(res, ctx.backend.LeaderAddress());
-}
+void Leader(ApiContext& ctx, const Request&, Response& res) { ReplyJson(res, ctx.backend.LeaderAddress()); }
 
-void Peers(ApiContext& ctx, const httplib::Request&, httplib::Response& res) {
+void Peers(ApiContext& ctx, const Request&, Response& res) {
   Json out = Json::array();
   for (const RaftServer& server : ctx.backend.RaftConfiguration().servers) {
     if (server.voter) out.push_back(server.address);
@@ -17,7 +15,7 @@ void Peers(ApiContext& ctx, const httplib::Request&, httplib::Response& res) {
   ReplyJson(res, out);
 }
 
-void RaftConfiguration(ApiContext& ctx, const httplib::Request&, httplib::Response& res) {
+void RaftConfiguration(ApiContext& ctx, const Request&, Response& res) {
   const RaftConfigurationView configuration = ctx.backend.RaftConfiguration();
   Json servers = Json::array();
   for (const RaftServer& server : configuration.servers) {
@@ -31,7 +29,7 @@ void RaftConfiguration(ApiContext& ctx, const httplib::Request&, httplib::Respon
   ReplyJson(res, {{"Servers", servers}, {"Index", configuration.index}});
 }
 
-void RemovePeer(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+void RemovePeer(ApiContext& ctx, const Request& req, Response& res) {
   const std::string id = Param(req, "id").value_or("");
   const std::string address = Param(req, "address").value_or("");
   if (id.empty() == address.empty()) {

@@ -241,7 +241,7 @@ Json RenderResults(const ParsedTxn& txn, const std::vector<catalog::TxnResultIte
   return out;
 }
 
-void ReplyTxn(httplib::Response& res, const ParsedTxn& txn, const catalog::TxnResult& result) {
+void ReplyTxn(Response& res, const ParsedTxn& txn, const catalog::TxnResult& result) {
   if (result.Committed()) return ReplyJson(res, {{"Results", RenderResults(txn, result.results)}, {"Errors", nullptr}});
   Json errors = Json::array();
   for (const catalog::TxnError& error : result.errors)
@@ -249,7 +249,7 @@ void ReplyTxn(httplib::Response& res, const ParsedTxn& txn, const catalog::TxnRe
   ReplyJson(res, {{"Results", nullptr}, {"Errors", errors}}, 409);
 }
 
-void Txn(ApiContext& ctx, const httplib::Request& req, httplib::Response& res) {
+void Txn(ApiContext& ctx, const Request& req, Response& res) {
   std::optional<Json> body = BodyJson(req, res);
   if (!body) return;
   Result<ParsedTxn> txn = ParseTxn(ctx.options, *body);

@@ -1,5 +1,5 @@
 // A small HTTP client for the agent's Consul-compatible /v1 API, used by every `cairn` verb.
-// httplib stays behind this header so that only api_client.cpp needs its build definitions.
+// The HTTP client (http/http_client.h) stays behind this header.
 #pragma once
 
 #include <cstdint>

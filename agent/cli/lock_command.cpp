@@ -434,7 +434,7 @@ Status DestroySession(Invocation& inv, const std::string& session) {
 // Runs the child while holding the lock; returns its exit code, or 1 if the lock was lost.
 int RunHolding(Invocation& inv, const LockPlan& plan, const std::string& session) {
   if (plan.verbose) inv.err << "Lock acquired, starting handler: " << plan.command << "\n";
-  // The renewal needs its own connection: an httplib client is not shared between threads.
+  // The renewal needs its own connection: an ApiClient is not shared between threads.
   Result<ApiClient> renew_client = ApiClient::Create(inv.client.Address());
   if (!renew_client.IsOk()) return inv.Fail(renew_client.GetStatus().Message());
   inv.out.flush();

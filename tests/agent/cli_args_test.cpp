@@ -221,6 +221,19 @@ TEST_SUITE("cli.args") {
     CHECK(ApiClient::Create("127.0.0.1:8500").IsOk());
   }
 
+  TEST_CASE("HTTP addresses: host:port, http:// URLs and names; HTTPS and bad ports are refused") {
+    CHECK(ApiClient::Create("http://127.0.0.1:8500/").IsOk());
+    CHECK(ApiClient::Create("localhost:8500").IsOk());
+    CHECK(ApiClient::Create("[::1]:8500").IsOk());
+    CHECK(ApiClient::Create("http://agent.local").IsOk());  // port 80
+    const Status https = ApiClient::Create("https://127.0.0.1:8501").GetStatus();
+    CHECK(https.Code() == StatusCode::kInvalidArgument);
+    CHECK(https.Message().find("HTTPS is not supported") != std::string::npos);
+    CHECK_FALSE(ApiClient::Create("127.0.0.1:99999").IsOk());
+    CHECK_FALSE(ApiClient::Create("127.0.0.1:").IsOk());
+    CHECK_FALSE(ApiClient::Create(":8500").IsOk());
+  }
+
   TEST_CASE("query strings and KV paths are percent-encoded") {
     CHECK(PercentEncode("a b/c?d", true) == "a%20b/c%3Fd");
     CHECK(PercentEncode("a/b", false) == "a%2Fb");

@@ -8,6 +8,8 @@
 #include "agent/forward.h"
 #include "agent/server_pool.h"
 #include "http/http_util.h"
+#include "tests/support/scripted_http_server.h"
+#include "tests/support/test_ports.h"
 
 namespace cairn::agent {
 namespace {
@@ -246,6 +248,26 @@ TEST_SUITE("agent.forward") {
     CHECK(unknown.Message() == "the server at the other end answered: index 42 was not applied here in time");
     CHECK(ForwardedWriteError(500, "disk full").Code() == StatusCode::kTimeout);
     CHECK(ForwardedWriteError(400, "Request decode failed").Code() == StatusCode::kInvalidArgument);
+  }
+
+  TEST_CASE("a write that never reached a server is kUnavailable; one sent and unanswered is kTimeout") {
+    using cairn::testing::ScriptedServer;
+    const catalog::Command command{0, catalog::SessionDestroyCommand{"s1"}};
+    const std::string refused = "127.0.0.1:" + std::to_string(cairn::testing::ReserveLoopbackPort());
+    CHECK(ForwardWrite(refused, command).GetStatus().Code() == StatusCode::kUnavailable);
+    // The server reads the write and closes without a word: it may have applied it.
+    ScriptedServer dropping([](int, int, const std::string&) { return ScriptedServer::Reply{"", true}; });
+    const std::string dropping_http = "127.0.0.1:" + std::to_string(dropping.Port());
+    const Status lost = ForwardWrite(dropping_http, command).GetStatus();
+    CHECK(lost.Code() == StatusCode::kTimeout);
+    CHECK(lost.Message().find("outcome is unknown") != std::string::npos);
+    CHECK(dropping.Requests().size() == 1);
+    ScriptedServer leaderless([](int, int, const std::string&) {
+      return ScriptedServer::Reply{"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 17\r\n\r\nNo cluster leader"};
+    });
+    const Status no_leader = ForwardWrite("127.0.0.1:" + std::to_string(leaderless.Port()), command).GetStatus();
+    CHECK(no_leader.Code() == StatusCode::kUnavailable);
+    CHECK(no_leader.Message() == "No cluster leader");
   }
 }
 

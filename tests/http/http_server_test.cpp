@@ -94,7 +94,7 @@ struct EchoHandler {
   std::function<void()> resumer;
   std::atomic<int> gave_up{0};
 
-  void operator()(const httplib::Request& req, httplib::Response& res, cairn::http::RequestControl& control) {
+  void operator()(const cairn::http::Request& req, cairn::http::Response& res, cairn::http::RequestControl& control) {
     if (req.path == "/defer") {
       if (!control.State()) control.State() = std::make_shared<int>(0);
       int& runs = *static_cast<int*>(control.State().get());
@@ -106,7 +106,7 @@ struct EchoHandler {
         control.Defer(std::chrono::steady_clock::now() + 300ms, [this] { ++gave_up; });
         return;
       }
-      res.set_content("runs=" + std::to_string(runs), "text/plain");
+      res.SetContent("runs=" + std::to_string(runs), "text/plain");
       return;
     }
     if (req.path == "/block") {
@@ -116,7 +116,7 @@ struct EchoHandler {
     }
     if (req.path == "/throw") throw std::runtime_error("boom");
     res.status = 200;
-    res.set_content(req.method + " " + req.path + " [" + req.body + "]", "text/plain");
+    res.SetContent(req.method + " " + req.path + " [" + req.body + "]", "text/plain");
   }
   std::function<void()> Resumer() {
     std::lock_guard<std::mutex> lock(mu);
@@ -131,7 +131,7 @@ struct EchoHandler {
 
 struct ServerFixture {
   explicit ServerFixture(HttpServerOptions options = {})
-      : server(options, [this](const httplib::Request& req, httplib::Response& res,
+      : server(options, [this](const cairn::http::Request& req, cairn::http::Response& res,
                                cairn::http::RequestControl& control) { echo(req, res, control); }) {
     REQUIRE(server.Start().IsOk());
   }
@@ -277,7 +277,7 @@ TEST_SUITE("http.server") {
       std::this_thread::sleep_for(10ms);
     }
     CHECK(done.load() == 5);
-    CHECK(pool.Threads() == 0);  // every thread ended after 100 ms idle
+    CHECK(pool.Threads() == 0);             // every thread ended after 100 ms idle
     REQUIRE(pool.Submit([&] { ++done; }));  // a shrunk pool starts a thread again
     while (done.load() < 6 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
     CHECK(done.load() == 6);

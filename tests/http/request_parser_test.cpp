@@ -9,6 +9,7 @@ using cairn::http::DecodeUrlComponent;
 using cairn::http::ParseOutcome;
 using cairn::http::ParseRequest;
 using cairn::http::ParserLimits;
+using cairn::http::Response;
 using cairn::http::SerializeResponse;
 using Kind = ParseOutcome::Kind;
 
@@ -27,12 +28,12 @@ TEST_SUITE("http.request_parser") {
     CHECK(out.consumed == bytes.size());
     CHECK(out.request.method == "GET");
     CHECK(out.request.path == "/v1/kv/a/b c");
-    CHECK(out.request.has_param("recurse"));
-    CHECK(out.request.get_param_value("recurse").empty());
-    CHECK(out.request.get_param_value("index") == "12");
-    CHECK(out.request.get_param_value("dc") == "d c1");
-    CHECK(out.request.get_param_value("x") == "A");
-    CHECK(out.request.get_header_value("x-consul-token") == "t");  // header names ignore case
+    CHECK(out.request.HasParam("recurse"));
+    CHECK(out.request.ParamValue("recurse").empty());
+    CHECK(out.request.ParamValue("index") == "12");
+    CHECK(out.request.ParamValue("dc") == "d c1");
+    CHECK(out.request.ParamValue("x") == "A");
+    CHECK(out.request.HeaderValue("x-consul-token") == "t");  // header names ignore case
     CHECK(out.keep_alive);
   }
 
@@ -116,10 +117,10 @@ TEST_SUITE("http.request_parser") {
   }
 
   TEST_CASE("a response carries its length and the connection decision; HEAD drops the body") {
-    httplib::Response res;
+    Response res;
     res.status = 404;
-    res.set_header("X-Consul-Index", "7");
-    res.set_header("Content-Length", "999");  // ignored: the writer computes it
+    res.SetHeader("X-Consul-Index", "7");
+    res.SetHeader("Content-Length", "999");  // ignored: the writer computes it
     res.body = "nope";
     CHECK(SerializeResponse(res, true, false) ==
           "HTTP/1.1 404 Not Found\r\nX-Consul-Index: 7\r\nContent-Length: 4\r\nConnection: keep-alive\r\n\r\nnope");
