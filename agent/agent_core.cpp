@@ -246,7 +246,7 @@ void AgentCore::ReadTxn(const http::QueryOptions& options, const std::vector<cat
     return;
   }
   auto run = [this, ops, done]() {
-    Result<catalog::TxnResult> result = server_->Store().TxnRead(ops);
+    Result<catalog::TxnResult> result = server_->TxnRead(ops);
     if (!result.IsOk()) {
       done(result.GetStatus());
       return;

@@ -40,9 +40,12 @@ class ServerRole {
   virtual void AddServer(raft::NodeId id, NetAddress address, DoneFn done) = 0;
   virtual void RemoveServer(raft::NodeId id, DoneFn done) = 0;
 
-  // The catalog (server/catalog_server.h). Reads go to the store directly.
+  // The catalog (server/catalog_server.h). Reads go to the store directly, except a read-only
+  // transaction, which shares the write rules of transactions (catalog/txn.cpp) and so lives
+  // with the store's RocksDB side.
   virtual const catalog::StateStore& Store() const = 0;
   virtual catalog::StateStore& Store() = 0;
+  virtual Result<catalog::TxnResult> TxnRead(const std::vector<catalog::TxnOp>& ops) const = 0;
   virtual void Write(catalog::Command command, WriteFn done) = 0;
   virtual void ReadBarrier(DoneFn done) = 0;
   virtual void WhenApplied(catalog::RaftIndex index, Duration timeout, DoneFn done) = 0;

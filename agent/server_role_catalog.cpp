@@ -21,6 +21,9 @@ class CatalogServerRole final : public ServerRole {
 
   const catalog::StateStore& Store() const override { return server_->Store(); }
   catalog::StateStore& Store() override { return server_->Store(); }
+  Result<catalog::TxnResult> TxnRead(const std::vector<catalog::TxnOp>& ops) const override {
+    return server_->Store().TxnRead(ops);
+  }
   void Write(catalog::Command command, WriteFn done) override { server_->Write(std::move(command), std::move(done)); }
   void ReadBarrier(DoneFn done) override { server_->ReadBarrier(std::move(done)); }
   void WhenApplied(catalog::RaftIndex index, Duration timeout, DoneFn done) override {
