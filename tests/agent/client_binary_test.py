@@ -18,7 +18,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "compat"))
-from cairn_agent import free_port, poll  # noqa: E402
+from cairn_agent import Agent, Client, poll  # noqa: E402
 
 CAIRN, CLIENT = sys.argv[1], sys.argv[2]
 
@@ -55,26 +55,24 @@ def members(port):
 
 def check_exec():
     work = tempfile.mkdtemp(prefix="cairn-client-binary-")
-    server_http, server_serf, client_http, client_serf = (free_port() for _ in range(4))
-    server = subprocess.Popen([CAIRN, "agent", "-dev", "-node=s1", f"-http-port={server_http}",
-                               f"-serf-lan-port={server_serf}", f"-server-port={free_port()}", "-dns-port=0"],
-                              stdout=open(os.path.join(work, "s1.log"), "w"), stderr=subprocess.STDOUT)
-    client = subprocess.Popen([CAIRN, "agent", "-node=c1", f"-data-dir={work}/c1", f"-http-port={client_http}",
-                               f"-serf-lan-port={client_serf}", f"-retry-join=127.0.0.1:{server_serf}"],
-                              stdout=open(os.path.join(work, "c1.log"), "w"), stderr=subprocess.STDOUT)
-    try:
-        poll(lambda: members(client_http) == {"s1": 1, "c1": 1}, 20, 0.1) or \
-            fail(f"the client agent did not see both members alive: {members(client_http)}")
-        client_image = os.path.basename(os.readlink(f"/proc/{client.pid}/exe"))
-        server_image = os.path.basename(os.readlink(f"/proc/{server.pid}/exe"))
-        client_image == "cairn-client" or fail(f"the client agent runs {client_image}")
-        server_image == "cairn" or fail(f"the -dev agent runs {server_image}")
-        print(f"client agent pid {client.pid} runs cairn-client; the -dev agent runs cairn", flush=True)
-    finally:
-        for process in (client, server):
-            process.terminate()
-            process.wait(timeout=15)
-    client.returncode == 0 or fail(f"the client agent exited {client.returncode} on SIGTERM")
+    with Agent(CAIRN, ["-dns-port=0"]) as server:
+        client = Client(CAIRN, work, "c1", "127.0.0.1", [f"127.0.0.1:{server.serf_port}"])
+        client.start()
+        try:
+            poll(lambda: members(client.http_port) == {server_name(server): 1, "c1": 1}, 20, 0.1) or \
+                fail(f"the client agent did not see both members alive: {members(client.http_port)}")
+            client_image = os.path.basename(os.readlink(f"/proc/{client.proc.pid}/exe"))
+            server_image = os.path.basename(os.readlink(f"/proc/{server.proc.pid}/exe"))
+            client_image == "cairn-client" or fail(f"the client agent runs {client_image}")
+            server_image == "cairn" or fail(f"the -dev agent runs {server_image}")
+            print(f"client agent pid {client.proc.pid} runs cairn-client; the -dev agent runs cairn", flush=True)
+        finally:
+            client.terminate()
+    client.proc.returncode == 0 or fail(f"the client agent exited {client.proc.returncode} on SIGTERM")
+
+
+def server_name(server):
+    return next(arg for arg in server.args if arg.startswith("-node=")).split("=", 1)[1]
 
 
 def main():

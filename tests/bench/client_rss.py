@@ -19,14 +19,13 @@ import http.client
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "compat"))
-from cairn_agent import free_port, poll  # noqa: E402
+from cairn_agent import Agent, Client, poll  # noqa: E402
 
 
 def status_fields(pid):
@@ -113,35 +112,32 @@ def main():
     args = parser.parse_args()
     cairn = os.path.join(args.build, "agent", "cairn")
     work = tempfile.mkdtemp(prefix="cairn-client-rss-")
-    server_serf, client_http = free_port(), free_port()
-    server = subprocess.Popen([cairn, "agent", "-dev", "-node=s1", f"-http-port={free_port()}",
-                               f"-serf-lan-port={server_serf}", f"-server-port={free_port()}", "-dns-port=0"],
-                              stdout=open(os.path.join(work, "s1.log"), "w"), stderr=subprocess.STDOUT)
-    client = subprocess.Popen([cairn, "agent", "-node=c1", f"-data-dir={work}/c1", f"-http-port={client_http}",
-                               f"-serf-lan-port={free_port()}", f"-retry-join=127.0.0.1:{server_serf}"],
-                              stdout=open(os.path.join(work, "c1.log"), "w"), stderr=subprocess.STDOUT)
+    server = Agent(cairn, ["-dns-port=0"])
+    server.start()
+    client = Client(cairn, work, "c1", "127.0.0.1", [f"127.0.0.1:{server.serf_port}"])
+    client.start()
     try:
         def synced():
             try:
-                self_info = json.loads(request(client_http, "GET", "/v1/agent/self"))
+                self_info = json.loads(request(client.http_port, "GET", "/v1/agent/self"))
                 return int(self_info["Stats"]["anti_entropy"]["passes"]) > 0
             except (OSError, RuntimeError, KeyError, ValueError):
                 return False
         poll(synced, 30, 0.2) or sys.exit("FAIL: the client agent did not sync with the server")
-        image = os.path.basename(os.readlink(f"/proc/{client.pid}/exe"))
-        print(f"client agent pid {client.pid} runs {image}", flush=True)
+        image = os.path.basename(os.readlink(f"/proc/{client.proc.pid}/exe"))
+        print(f"client agent pid {client.proc.pid} runs {image}", flush=True)
         time.sleep(2)
-        report("idle, joined and synced", client.pid)
+        report("idle, joined and synced", client.proc.pid)
         started = time.monotonic()
-        serve_work(client_http, args.requests, args.connections)
+        serve_work(client.http_port, args.requests, args.connections)
         print(f"served {args.requests} relayed writes and reads over {args.connections} connections, "
               f"{args.connections} blocking queries ({time.monotonic() - started:.1f} s)", flush=True)
-        report("after serving", client.pid)
+        report("after serving", client.proc.pid)
     finally:
-        for process in (client, server):
-            process.terminate()
-            process.wait(timeout=15)
+        client.terminate()
+        server.terminate()
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(server.work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -97,9 +97,9 @@ class Agent(_Process):
     def __init__(self, binary, extra_args=()):
         self.binary = binary
         self.work = tempfile.mkdtemp(prefix="cairn-compat-")
-        self.http_port = free_port()
+        self.http_port, self.serf_port = free_port(), free_port()
         self.args = [binary, "agent", "-dev", "-node=compat-node",
-                     f"-http-port={self.http_port}", f"-serf-lan-port={free_port()}",
+                     f"-http-port={self.http_port}", f"-serf-lan-port={self.serf_port}",
                      f"-server-port={free_port()}", *extra_args]
         self.log_path = os.path.join(self.work, "agent.log")
         self.proc = None
