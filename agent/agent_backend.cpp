@@ -80,26 +80,27 @@ Status AgentBackend::Do(std::function<void(AgentCore&, std::function<void(Status
   return result.GetStatus();
 }
 
-Result<catalog::CommandResult> AgentBackend::WriteHere(catalog::Command command) {
-  return CallOnLoop<catalog::CommandResult>(
-      env_, kWriteTimeout, [this, command = std::move(command)](auto done) mutable {
-        core_.Write(std::move(command), std::move(done), AgentCore::ForwardMode::kReturnLeader);
-      });
-}
-
-Result<catalog::CommandResult> AgentBackend::Write(catalog::Command command) {
-  Result<catalog::CommandResult> result = WriteHere(command);
-  if (result.IsOk() || result.GetStatus().Code() != StatusCode::kFailedPrecondition) return result;
-  // Another server leads; AgentCore put its HTTP address in the message.
-  Result<catalog::CommandResult> forwarded = ForwardWrite(result.GetStatus().Message(), command);
+Result<catalog::CommandResult> AgentBackend::WriteHere(catalog::Command command, AgentCore::ForwardMode mode) {
   return CallOnLoop<catalog::CommandResult>(env_, kWriteTimeout,
-                                            [this, forwarded = std::move(forwarded)](auto done) mutable {
-                                              core_.AfterForward(std::move(forwarded), std::move(done));
+                                            [this, command = std::move(command), mode](auto done) mutable {
+                                              core_.Write(std::move(command), std::move(done), mode);
                                             });
 }
 
+Result<catalog::CommandResult> AgentBackend::Write(catalog::Command command) {
+  return WriteHere(std::move(command), AgentCore::ForwardMode::kViaLeader);
+}
+
+void AgentBackend::WriteAsync(catalog::Command command, WriteDoneFn done) {
+  if (!WritesWithoutBlocking()) return http::Backend::WriteAsync(std::move(command), std::move(done));
+  Status posted = env_.Post([this, command = std::move(command), done]() mutable {
+    core_.Write(std::move(command), std::move(done), AgentCore::ForwardMode::kViaLeader);
+  });
+  if (!posted.IsOk()) done(Status::Unavailable("the agent is shutting down"));
+}
+
 Result<catalog::CommandResult> AgentBackend::ForwardedWrite(catalog::Command command) {
-  Result<catalog::CommandResult> result = WriteHere(std::move(command));
+  Result<catalog::CommandResult> result = WriteHere(std::move(command), AgentCore::ForwardMode::kLeaderOnly);
   if (!result.IsOk() && result.GetStatus().Code() == StatusCode::kFailedPrecondition) {
     return Status::Unavailable("leadership moved while the write was forwarded; retry");
   }

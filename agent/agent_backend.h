@@ -28,6 +28,9 @@ class AgentBackend final : public http::Backend {
 
   Result<catalog::CommandResult> Write(catalog::Command command) override;
   Result<catalog::CommandResult> ForwardedWrite(catalog::Command command) override;
+  // A server agent hands the write to its loop and returns; a client agent relays (blocking).
+  bool WritesWithoutBlocking() const override { return !core_.IsClient(); }
+  void WriteAsync(catalog::Command command, WriteDoneFn done) override;
   Result<catalog::Session> RenewSession(const std::string& id) override;
   Result<http::QueryMeta> Query(const http::QueryOptions& options, const std::vector<catalog::WatchTopic>& topics,
                                 const http::ReadFn& read) override;
@@ -65,7 +68,7 @@ class AgentBackend final : public http::Backend {
   // Runs `fn` on the loop and returns its value (a default value if the agent is stopping).
   template <typename T>
   T Get(std::function<T(AgentCore&)> fn);
-  Result<catalog::CommandResult> WriteHere(catalog::Command command);
+  Result<catalog::CommandResult> WriteHere(catalog::Command command, AgentCore::ForwardMode mode);
   Status Do(std::function<void(AgentCore&, std::function<void(Status)>)> fn);
 
   class WakeSignal;

@@ -17,7 +17,6 @@ constexpr Duration kStartupHousekeepingInterval = 10ms;
 constexpr size_t kForwardThreads = 2;
 constexpr size_t kForwardQueueMax = 1024;
 // How long a follower waits to apply a write the leader has applied before answering it.
-constexpr Duration kForwardedApplyTimeout = 10s;
 // After a failed anti-entropy pass: a retry after 1 s, doubling while passes keep failing.
 constexpr Duration kSyncRetryFirst = 1s;
 constexpr uint32_t kSyncRetryDoublingsMax = 5;
@@ -133,21 +132,8 @@ void AgentCore::Write(catalog::Command command, WriteFn done, ForwardMode mode) 
     if (create->session.id.empty()) create->session.id = RandomUuid(prng_);
   }
   if (client_) return WriteThroughServer(std::move(command), std::move(done));
-  if (!Leading()) {
-    Status not_leader = NotLeader();
-    if (mode == ForwardMode::kReturnLeader || not_leader.Code() != StatusCode::kFailedPrecondition) {
-      done(not_leader);
-      return;
-    }
-    // Answer once this server has applied the write too, so that a read here right after
-    // sees it (a ReadIndex barrier: the leader had committed it before answering).
-    forwarder_.Forward(not_leader.Message(), std::move(command),
-                       [this, done = std::move(done)](Result<catalog::CommandResult> result) mutable {
-                         AfterForward(std::move(result), std::move(done));
-                       });
-    return;
-  }
-  server_->Write(std::move(command), std::move(done));
+  if (mode == ForwardMode::kLeaderOnly && !Leading()) return done(NotLeader());
+  server_->WriteViaLeader(std::move(command), std::move(done));
 }
 
 void AgentCore::WriteThroughServer(catalog::Command command, WriteFn done) {
@@ -160,18 +146,6 @@ void AgentCore::WriteThroughServer(catalog::Command command, WriteFn done) {
     done(std::move(result));
   };
   forwarder_.Forward(*server, std::move(command), std::move(on_done), ForwardTo::kAnyServer);
-}
-
-void AgentCore::AfterForward(Result<catalog::CommandResult> result, WriteFn done) {
-  if (!result.IsOk() || server_ == nullptr) return done(std::move(result));
-  // The leader reported the index that applied the write: waiting until this server has applied
-  // it too needs no message to the leader (a ReadIndex barrier would).
-  const catalog::RaftIndex index = result->index;
-  server_->WhenApplied(index, kForwardedApplyTimeout,
-                       [result = std::move(result), done = std::move(done)](Status caught_up) mutable {
-                         if (!caught_up.IsOk()) return done(caught_up);
-                         done(std::move(result));
-                       });
 }
 
 Result<catalog::Session> AgentCore::RenewSession(const std::string& id) {

@@ -72,14 +72,15 @@ class AgentCore {
 
   // How a write reaches the leader when another server leads.
   enum class ForwardMode : uint8_t {
-    kAsync,         // forward it from here (AsyncForwarder): for the agent's own writes
-    kReturnLeader,  // answer kFailedPrecondition with the leader's HTTP address as message
+    // Handed to the leader over the Raft peer link (CatalogServer::WriteViaLeader); answered
+    // once this server has applied it too, so a read here right after sees it.
+    kViaLeader,
+    // A write another server forwarded here: kFailedPrecondition with the leader's HTTP
+    // address as message unless this server leads, so that it is never passed on again.
+    kLeaderOnly,
   };
-  void Write(catalog::Command command, WriteFn done, ForwardMode mode = ForwardMode::kAsync);
+  void Write(catalog::Command command, WriteFn done, ForwardMode mode = ForwardMode::kViaLeader);
   Result<catalog::Session> RenewSession(const std::string& id);
-  // Passes on a write the leader applied once this server has applied it too (read-your-
-  // writes on the server the client talks to).
-  void AfterForward(Result<catalog::CommandResult> result, WriteFn done);
   // Runs `read` with `options`; if it is a blocking read whose index is not above
   // options.min_index, registers a watch that calls `woken` on the next relevant change.
   void Read(const http::QueryOptions& options, const std::vector<catalog::WatchTopic>& topics, const http::ReadFn& read,

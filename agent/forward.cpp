@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/env.h"
+#include "common/thread_name.h"
 #include "http/http_util.h"
 #include "http/relay.h"
 
@@ -112,7 +113,12 @@ Result<catalog::NodeRegistrations> FetchNodeRegistrations(const std::string& ser
 }
 
 AsyncForwarder::AsyncForwarder(Env& env, size_t threads, size_t queue_max) : env_(env), queue_max_(queue_max) {
-  for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { Work(); });
+  for (size_t i = 0; i < threads; ++i) {
+    threads_.emplace_back([this] {
+      NameThisThread("cairn-forward");
+      Work();
+    });
+  }
 }
 
 AsyncForwarder::~AsyncForwarder() {

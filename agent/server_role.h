@@ -47,8 +47,8 @@ class ServerRole {
   virtual catalog::StateStore& Store() = 0;
   virtual Result<catalog::TxnResult> TxnRead(const std::vector<catalog::TxnOp>& ops) const = 0;
   virtual void Write(catalog::Command command, WriteFn done) = 0;
+  virtual void WriteViaLeader(catalog::Command command, WriteFn done) = 0;
   virtual void ReadBarrier(DoneFn done) = 0;
-  virtual void WhenApplied(catalog::RaftIndex index, Duration timeout, DoneFn done) = 0;
   virtual Result<catalog::Session> RenewSession(const std::string& id) = 0;
 };
 

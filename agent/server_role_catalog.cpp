@@ -25,10 +25,10 @@ class CatalogServerRole final : public ServerRole {
     return server_->Store().TxnRead(ops);
   }
   void Write(catalog::Command command, WriteFn done) override { server_->Write(std::move(command), std::move(done)); }
-  void ReadBarrier(DoneFn done) override { server_->ReadBarrier(std::move(done)); }
-  void WhenApplied(catalog::RaftIndex index, Duration timeout, DoneFn done) override {
-    server_->WhenApplied(index, timeout, std::move(done));
+  void WriteViaLeader(catalog::Command command, WriteFn done) override {
+    server_->WriteViaLeader(std::move(command), std::move(done));
   }
+  void ReadBarrier(DoneFn done) override { server_->ReadBarrier(std::move(done)); }
   Result<catalog::Session> RenewSession(const std::string& id) override { return server_->RenewSession(id); }
 
  private:

@@ -1,6 +1,8 @@
 #include "http/api_server.h"
 
 #include <chrono>
+#include <mutex>
+#include <optional>
 #include <regex>
 #include <string_view>
 
@@ -84,6 +86,12 @@ void HttpApi::Dispatch(const Request& req, Response& res, RequestControl& contro
   ReplyText(res, 404, "404 page not found");
 }
 
+bool HttpApi::RunsOnLoop(const Request& req) const {
+  if (backend_.RelaysToServers() || !backend_.WritesWithoutBlocking()) return false;
+  // These handlers call nothing of the backend but RunWrite.
+  return (req.method == "PUT" || req.method == "DELETE") && req.path.starts_with("/v1/kv/");
+}
+
 Status HttpApi::Start() {
   if (server_) return Status::FailedPrecondition("HTTP API already started");
   InstallRoutes();
@@ -94,6 +102,7 @@ Status HttpApi::Start() {
   server_options.worker_threads_max = options_.worker_threads;
   server_options.keep_alive_requests_max = options_.keep_alive_requests_max;
   server_options.connections_max = options_.connections_max;
+  server_options.runs_on_loop = [this](const Request& req) { return RunsOnLoop(req); };
   auto server = std::make_unique<HttpServer>(
       server_options,
       [this](const Request& req, Response& res, RequestControl& control) { Dispatch(req, res, control); });
@@ -152,7 +161,54 @@ bool RunQuery(ApiContext& ctx, const Request& req, Response& res, const std::vec
   return true;
 }
 
+namespace {
+
+// How long a write started on the loop may take before its request is answered "outcome
+// unknown" (as long as a worker would wait for the agent).
+constexpr auto kLoopWriteWait = std::chrono::seconds(30);
+
+// A write started by one run of a request on the loop, for the run that answers it.
+struct StartedWrite {
+  std::mutex mu;
+  std::optional<Result<catalog::CommandResult>> result;
+};
+
+// First run: starts the write and defers the request until its result arrives. Second run:
+// the result (kTimeout if it never came).
+std::optional<catalog::CommandResult> RunWriteOnLoop(ApiContext& ctx, Response& res, catalog::Command command) {
+  RequestControl& control = *ctx.control;
+  if (!control.State()) {
+    auto write = std::make_shared<StartedWrite>();
+    control.State() = write;
+    control.Defer(std::chrono::steady_clock::now() + kLoopWriteWait, nullptr);
+    ctx.backend.WriteAsync(std::move(command),
+                           [write, resume = control.Resumer()](Result<catalog::CommandResult> result) {
+                             {
+                               std::lock_guard<std::mutex> lock(write->mu);
+                               write->result.emplace(std::move(result));
+                             }
+                             resume();
+                           });
+    return std::nullopt;
+  }
+  auto& write = *static_cast<StartedWrite*>(control.State().get());
+  std::optional<Result<catalog::CommandResult>> result;
+  {
+    std::lock_guard<std::mutex> lock(write.mu);
+    result = std::move(write.result);
+  }
+  if (!result) {
+    result.emplace(Status::Timeout("the write was not answered within " + std::to_string(kLoopWriteWait.count()) +
+                                   " s; its outcome is unknown"));
+  }
+  if (Failed(res, *result)) return std::nullopt;
+  return std::move(*result).Value();
+}
+
+}  // namespace
+
 std::optional<catalog::CommandResult> RunWrite(ApiContext& ctx, Response& res, catalog::Command command) {
+  if (ctx.control != nullptr && ctx.control->OnLoop()) return RunWriteOnLoop(ctx, res, std::move(command));
   Result<catalog::CommandResult> result = ctx.backend.Write(std::move(command));
   if (Failed(res, result)) return std::nullopt;
   return std::move(result).Value();

@@ -2,8 +2,9 @@
 // served by the event-driven HttpServer (http/http_server.h).
 //
 // Threads: the server's loop thread holds the connections; each request runs on a worker
-// thread and calls Backend from there. A blocking query holds its worker until it returns, so
-// worker_threads bounds the blocking queries (and other requests) in progress at once.
+// thread and calls Backend from there, except KV writes to a backend that starts them without
+// blocking (Backend::WritesWithoutBlocking), which start on the loop and wait without a thread. A blocking query holds
+// its worker until it returns, so worker_threads bounds the blocking queries (and other requests) in progress at once.
 #pragma once
 
 #include <cstddef>
@@ -63,6 +64,9 @@ class HttpApi {
   // Routes one request (on a worker thread): its handler, 405 for a known path asked with
   // another method, or 404.
   void Dispatch(const Request& req, Response& res, RequestControl& control) const;
+  // Whether `req` runs on the server's loop thread: KV writes, when the backend starts them
+  // without blocking (HttpServerOptions::runs_on_loop).
+  bool RunsOnLoop(const Request& req) const;
 
   Backend& backend_;
   ApiOptions options_;

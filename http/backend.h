@@ -6,7 +6,8 @@
 //
 // Threads: the HTTP server calls Backend from its worker threads. Every method may block the
 // calling thread (until a write is applied, a read point is reached, or a blocking query
-// wakes), and must be safe to call from many threads at once. The `read` functions passed to
+// wakes), and must be safe to call from many threads at once; WriteAsync, where the backend
+// says it does not block, is also called from the server's loop thread. The `read` functions passed to
 // Query run on the agent's own thread while the caller waits, so they may fill variables the
 // caller owns; they must not keep references to the store.
 #pragma once
@@ -111,6 +112,13 @@ class Backend {
   // session id for SessionCreateCommand. kUnavailable: no leader ("No cluster leader");
   // kTimeout or kAborted: the outcome is unknown (timeout, leadership lost mid-write).
   virtual Result<catalog::CommandResult> Write(catalog::Command command) = 0;
+  // Write, answered through `done` (called once, from any thread) instead of by blocking. A
+  // backend that does not block in it says so with WritesWithoutBlocking; the HTTP API then
+  // starts its KV writes on the server's loop thread, with no worker thread waiting. This
+  // default blocks, as Write does.
+  using WriteDoneFn = std::function<void(Result<catalog::CommandResult>)>;
+  virtual bool WritesWithoutBlocking() const { return false; }
+  virtual void WriteAsync(catalog::Command command, WriteDoneFn done) { done(Write(std::move(command))); }
   // A write another server forwarded here (PUT /v1/internal/forward): applied only if this
   // server leads, never forwarded again, so leadership churn cannot bounce a write around.
   virtual Result<catalog::CommandResult> ForwardedWrite(catalog::Command command) { return Write(std::move(command)); }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/thread_name.h"
 #include "common/uv_env.h"
 #include "http/worker_pool.h"
 
@@ -58,8 +59,8 @@ struct LoopHandle {
 // One run of a request on a worker thread.
 class Control final : public RequestControl {
  public:
-  Control(std::shared_ptr<PendingRequest> pending, std::shared_ptr<LoopHandle> handle)
-      : pending_(std::move(pending)), handle_(std::move(handle)) {}
+  Control(std::shared_ptr<PendingRequest> pending, std::shared_ptr<LoopHandle> handle, bool on_loop)
+      : pending_(std::move(pending)), handle_(std::move(handle)), on_loop_(on_loop) {}
 
   void Defer(std::chrono::steady_clock::time_point deadline, std::function<void()> give_up) override {
     deferred_ = true;
@@ -76,6 +77,7 @@ class Control final : public RequestControl {
     };
   }
   std::shared_ptr<void>& State() override { return pending_->state; }
+  bool OnLoop() const override { return on_loop_; }
   // A handler that deferred and then threw answers after all; what it waits for is released.
   void Undefer() {
     if (deferred_ && give_up_) give_up_();
@@ -90,6 +92,7 @@ class Control final : public RequestControl {
  private:
   std::shared_ptr<PendingRequest> pending_;
   std::shared_ptr<LoopHandle> handle_;
+  bool on_loop_;
 };
 
 }  // namespace
@@ -111,7 +114,10 @@ class HttpServer::Loop {
   }
 
   void RunOnThread() {
-    thread_ = std::thread([this] { env_.Run(); });
+    thread_ = std::thread([this] {
+      NameThisThread("cairn-http");
+      env_.Run();
+    });
   }
 
   // Any thread but the loop's. Ends with the loop stopped and every thread joined.
@@ -214,13 +220,21 @@ class HttpServer::Loop {
 
   void Submit(const std::shared_ptr<PendingRequest>& pending) {
     pending->phase = PendingRequest::Phase::kRunning;
-    if (!workers_.Submit([this, pending] { Run(pending); })) Close(pending->connection);
+    if (options_.runs_on_loop && options_.runs_on_loop(pending->request)) return RunOnLoop(pending);
+    if (!workers_.Submit([this, pending] { RunOnWorker(pending); })) Close(pending->connection);
   }
 
-  // On a worker thread.
-  void Run(const std::shared_ptr<PendingRequest>& pending) {
+  // What one run of the handler came to: deferred, or the response's bytes.
+  struct RunOutcome {
+    bool deferred = false;
+    std::chrono::steady_clock::time_point deadline;
+    std::function<void()> give_up;
+    std::string bytes;
+  };
+
+  RunOutcome RunHandler(const std::shared_ptr<PendingRequest>& pending, bool on_loop) {
     Response response;
-    Control control(pending, handle_);
+    Control control(pending, handle_, on_loop);
     try {
       handler_(pending->request, response, control);
     } catch (const std::exception& e) {
@@ -230,15 +244,27 @@ class HttpServer::Loop {
       control.Undefer();
       response = PlainResponse(500, "Internal error");
     }
-    if (control.deferred_) {
-      // A stopped loop refuses the post; the request is dropped with its connection.
-      (void)env_.Post([this, pending, deadline = control.deadline_, give_up = std::move(control.give_up_)]() mutable {
-        Deferred(pending, deadline, std::move(give_up));
-      });
-      return;
-    }
-    std::string bytes = SerializeResponse(response, pending->keep_alive, pending->request.method == "HEAD");
-    (void)env_.Post([this, pending, bytes = std::move(bytes)]() mutable { Answered(pending, std::move(bytes)); });
+    if (control.deferred_) return RunOutcome{true, control.deadline_, std::move(control.give_up_), {}};
+    return RunOutcome{
+        false, {}, nullptr, SerializeResponse(response, pending->keep_alive, pending->request.method == "HEAD")};
+  }
+
+  // On a worker thread.
+  void RunOnWorker(const std::shared_ptr<PendingRequest>& pending) {
+    RunOutcome outcome = RunHandler(pending, /*on_loop=*/false);
+    // A stopped loop refuses the post; the request is dropped with its connection.
+    (void)env_.Post([this, pending, outcome = std::move(outcome)]() mutable { Finish(pending, std::move(outcome)); });
+  }
+
+  void RunOnLoop(const std::shared_ptr<PendingRequest>& pending) {
+    ++loop_runs_depth_;
+    Finish(pending, RunHandler(pending, /*on_loop=*/true));
+    --loop_runs_depth_;
+  }
+
+  void Finish(const std::shared_ptr<PendingRequest>& pending, RunOutcome outcome) {
+    if (outcome.deferred) return Deferred(pending, outcome.deadline, std::move(outcome.give_up));
+    Answered(pending, std::move(outcome.bytes));
   }
 
   bool Current(const std::shared_ptr<PendingRequest>& pending) const {
@@ -298,7 +324,15 @@ class HttpServer::Loop {
     c.pending.reset();
     c.last_activity = env_.Now();
     if (!c.stream->Write(std::move(bytes)).IsOk() || !pending->keep_alive) return Close(id);
-    Dispatch(id);
+    if (loop_runs_depth_ == 0) return Dispatch(id);
+    // Answered inside a run on the loop: the next pipelined request starts from the loop, not
+    // from this call chain, so that many of them cannot deepen the stack without end.
+    if (!c.buffer.empty()) {
+      (void)env_.Post([this, id] {
+        auto it = connections_.find(id);
+        if (it != connections_.end() && !it->second.pending) Dispatch(id);
+      });
+    }
   }
 
   // Sends a final response, then lingers before closing.
@@ -378,6 +412,7 @@ class HttpServer::Loop {
   std::map<uint64_t, Connection> connections_;
   uint64_t next_id_ = 1;
   TimerId sweep_timer_ = 0;
+  int loop_runs_depth_ = 0;  // handlers running on the loop thread now (nested runs)
   std::thread thread_;
   std::atomic<size_t> open_{0};
   std::atomic<size_t> deferred_{0};

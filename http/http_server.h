@@ -3,7 +3,8 @@
 // One thread runs a libuv loop (a UvEnv of the server's own) that accepts connections, reads
 // and parses requests (http/request_parser.h) and writes responses. Each complete request runs
 // on a WorkerPool thread, because handlers may block (a Raft commit, a blocking query); the
-// response goes back to the loop to be written. An idle keep-alive connection costs its buffer
+// response goes back to the loop to be written. Requests the options mark as non-blocking
+// run on the loop itself (runs_on_loop). An idle keep-alive connection costs its buffer
 // and a socket, not a thread, so thousands of clients can stay connected.
 //
 // A handler may also defer its answer (RequestControl): the request then waits without a
@@ -40,6 +41,11 @@ struct HttpServerOptions {
   size_t keep_alive_requests_max = 100000;
   std::chrono::milliseconds request_timeout{30000};
   std::chrono::milliseconds idle_timeout{120000};
+  // Requests this returns true for run on the loop thread itself instead of on a worker
+  // (asked on the loop before each run). Their handler must not block; it defers instead
+  // (RequestControl::OnLoop). For requests that only start work elsewhere, such as a write
+  // handed to the agent, this saves the worker's two thread hand-offs.
+  std::function<bool(const Request&)> runs_on_loop;
 };
 
 // What a handler may do besides answering: defer the answer. A deferred request holds no
@@ -57,10 +63,13 @@ class RequestControl {
   virtual std::function<void()> Resumer() = 0;
   // Whatever the handler keeps from one run to the next; empty on the first run.
   virtual std::shared_ptr<void>& State() = 0;
+  // True when this run is on the server's loop thread (HttpServerOptions::runs_on_loop): the
+  // handler must not block, and defers instead of waiting.
+  virtual bool OnLoop() const = 0;
 };
 
-// Fills `response` for `request`, or defers it through `control`; runs on a worker thread. An
-// exception becomes a 500.
+// Fills `response` for `request`, or defers it through `control`; runs on a worker thread (or
+// on the loop, see runs_on_loop). An exception becomes a 500.
 using RequestHandler = std::function<void(const Request& request, Response& response, RequestControl& control)>;
 
 struct HttpServerStats {

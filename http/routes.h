@@ -41,7 +41,10 @@ void AddInternalRoutes(std::vector<Route>& routes);
 // sets the X-Consul-* headers. On any error it replies and returns false.
 bool RunQuery(ApiContext& ctx, const Request& req, Response& res, const std::vector<catalog::WatchTopic>& topics,
               const ReadFn& read);
-// Replicates a command; on a backend error it replies and returns nullopt.
+// Replicates a command; on a backend error it replies and returns nullopt. On the server's
+// loop (RequestControl::OnLoop) the first run only starts the write and defers the request,
+// also returning nullopt: the handler then returns, and runs again with the result. So a
+// handler run on the loop must call RunWrite once, and before it only parse the request.
 std::optional<catalog::CommandResult> RunWrite(ApiContext& ctx, Response& res, catalog::Command command);
 // Parses the body as JSON; on an error it replies 400 and returns nullopt.
 std::optional<Json> BodyJson(const Request& req, Response& res);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/thread_name.h"
+
 namespace cairn::http {
 
 WorkerPool::WorkerPool(size_t threads_max, std::chrono::milliseconds idle_exit)
@@ -18,7 +20,10 @@ bool WorkerPool::Submit(std::function<void()> task) {
   // may grow: a task never waits behind a blocking one when a thread could still be added.
   if (queue_.size() > idle_ && threads_.size() < threads_max_) {
     const uint64_t id = next_id_++;
-    threads_.emplace(id, std::thread([this, id] { Run(id); }));
+    threads_.emplace(id, std::thread([this, id] {
+                       NameThisThread("cairn-http-work");
+                       Run(id);
+                     }));
   } else {
     wake_.notify_one();
   }

@@ -62,7 +62,6 @@ void CatalogServer::Fsm::FinishApplying() {
     // As for a failed apply: this replica could no longer follow the log, so stop.
     CAIRN_ASSERT(written.IsOk(), "catalog group write failed: " + written.ToString());
   }
-  server_.NotifyApplied();
 }
 
 Status CatalogServer::Fsm::Restore(std::string_view image) {
@@ -76,9 +75,7 @@ Status CatalogServer::Fsm::Restore(std::string_view image) {
   // usually passed. It holds the same committed history up to its own applied index, so
   // going back to the older image would only make the log be applied again.
   if (store.AppliedIndex() > catalog::RaftIndex(0) && image_applied <= store.AppliedIndex()) return OkStatus();
-  CAIRN_RETURN_IF_ERROR(store.Restore(image));
-  server_.NotifyApplied();
-  return OkStatus();
+  return store.Restore(image);
 }
 
 void CatalogServer::Fsm::Skip(catalog::RaftIndex index, const Status& why) {

@@ -28,15 +28,15 @@ Result<std::unique_ptr<CatalogServer>> CatalogServer::Open(Env& env, Logger& log
   CAIRN_ASSIGN_OR_RETURN(server->raft_, RaftHost::Open(env, logger, *server->fsm_, std::move(raft)));
   server->logger_.Info("catalog server open", {{"applied", server->store_->AppliedIndex().value},
                                                {"raft_applied", server->raft_->Applied().value}});
+  server->raft_->SetHostMessageHandler(
+      [s = server.get()](raft::NodeId from, std::string_view bytes) { s->OnHostMessage(from, bytes); });
   server->ScheduleDuties();
   return server;
 }
 
 CatalogServer::~CatalogServer() {
   if (duty_timer_ != 0) env_.CancelTimer(duty_timer_);
-  for (auto& [index, waiter] : applied_waiters_) {
-    if (waiter->timer != 0) env_.CancelTimer(waiter->timer);
-  }
+  if (forward_timer_ != 0) env_.CancelTimer(forward_timer_);
   // The host applies into the FSM and the store: it goes first.
   raft_.reset();
 }
@@ -49,20 +49,25 @@ void CatalogServer::Write(catalog::Command command, WriteFn done) {
                                    std::to_string(options_.pending_writes_max) + ") reached"));
     return;
   }
-  std::string encoded = catalog::EncodeCommand(command);
-  // Every replica must be able to decode what is committed; refuse here what it could not
-  // (a field past a catalog limit), before it costs a log entry.
-  if (Result<catalog::Command> check = catalog::DecodeCommand(encoded); !check.IsOk()) {
-    done(Status::InvalidArgument("catalog server: command refused: " + check.GetStatus().Message()));
-    return;
-  }
+  Result<std::string> encoded = EncodeForLog(command);
+  if (!encoded.IsOk()) return done(encoded.GetStatus());
   const uint64_t request = next_request_++;
   pending_writes_.emplace(request, std::move(done));
-  raft_->Propose(EncodeCatalogProposal(raft_->Id().value, request, encoded), [this, request](Status status) {
+  raft_->Propose(EncodeCatalogProposal(raft_->Id().value, request, *encoded), [this, request](Status status) {
     // Success was answered by OnApplied, which runs first; anything still pending now failed.
     if (status.IsOk()) status = Status::Internal("catalog server: proposal applied without a result");
     FinishWrite(request, status);
   });
+}
+
+Result<std::string> CatalogServer::EncodeForLog(const catalog::Command& command) const {
+  std::string encoded = catalog::EncodeCommand(command);
+  // Every replica must be able to decode what is committed; refuse here what it could not
+  // (a field past a catalog limit), before it costs a log entry.
+  if (Result<catalog::Command> check = catalog::DecodeCommand(encoded); !check.IsOk()) {
+    return Status::InvalidArgument("catalog server: command refused: " + check.GetStatus().Message());
+  }
+  return encoded;
 }
 
 void CatalogServer::FinishWrite(uint64_t request, Result<catalog::CommandResult> result) {
@@ -81,37 +86,6 @@ void CatalogServer::OnApplied(uint64_t origin, uint64_t request, const catalog::
     }
   }
   if (origin == raft_->Id().value) FinishWrite(request, result);
-}
-
-void CatalogServer::WhenApplied(catalog::RaftIndex index, Duration timeout, std::function<void(Status)> done) {
-  if (store_->AppliedIndex() >= index) return done(OkStatus());
-  if (applied_waiters_.size() >= options_.pending_writes_max) {
-    return done(Status::ResourceExhausted("catalog server: too many writes waiting to be applied here"));
-  }
-  auto waiter = std::make_shared<AppliedWaiter>();
-  waiter->done = std::move(done);
-  waiter->timer = env_.StartTimer(timeout, [waiter, index] {
-    waiter->timer = 0;
-    if (!waiter->done) return;
-    auto done = std::move(waiter->done);
-    waiter->done = nullptr;
-    done(Status::Timeout("index " + std::to_string(index.value) + " was not applied here in time"));
-  });
-  applied_waiters_.emplace(index.value, std::move(waiter));
-}
-
-void CatalogServer::NotifyApplied() {
-  const uint64_t applied = store_->AppliedIndex().value;
-  while (!applied_waiters_.empty() && applied_waiters_.begin()->first <= applied) {
-    std::shared_ptr<AppliedWaiter> waiter = std::move(applied_waiters_.begin()->second);
-    applied_waiters_.erase(applied_waiters_.begin());
-    if (waiter->timer != 0) env_.CancelTimer(waiter->timer);
-    waiter->timer = 0;
-    if (!waiter->done) continue;
-    auto done = std::move(waiter->done);
-    waiter->done = nullptr;
-    done(OkStatus());
-  }
 }
 
 void CatalogServer::ReadBarrier(std::function<void(Status)> done) {

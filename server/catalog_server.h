@@ -6,7 +6,8 @@
 // change, so a restart replays only the log after it.
 //
 // Writes: Write() stamps nothing (the caller already stamped now_millis), proposes the encoded
-// command and calls back with the CommandResult once it is applied here. Each proposal is
+// command and calls back with the CommandResult once it is applied here; WriteViaLeader()
+// does the same from a follower, through the leader (catalog_forward.cpp). Each proposal is
 // wrapped with (origin replica, request number) so that the replica that proposed it can hand
 // the FSM's result back to the right caller; other replicas ignore the tag.
 //
@@ -47,8 +48,12 @@ struct CatalogServerOptions {
   Duration tombstone_ttl = std::chrono::minutes(15);
   // ...checked this often.
   Duration reap_interval = std::chrono::seconds(30);
-  // Writes proposed here and not yet applied; beyond this Write fails with kResourceExhausted.
+  // Writes proposed or forwarded here and not yet applied; beyond this Write fails with
+  // kResourceExhausted.
   size_t pending_writes_max = 1 << 16;
+  // A write handed to the leader (WriteViaLeader) and not applied here within this long is
+  // answered kTimeout, outcome unknown.
+  Duration forward_timeout = std::chrono::seconds(10);
   // TEST ONLY: multiplies the session TTLs the leader enforces, so that a test need not wait
   // out the 10 s minimum TTL. Production keeps 1.0.
   double session_ttl_scale = 1.0;
@@ -64,19 +69,22 @@ class CatalogServer {
   CatalogServer& operator=(const CatalogServer&) = delete;
 
   // Proposes `command`; `done` gets its result once applied at this replica. kUnavailable
-  // when this replica is not the leader (the caller forwards to Raft().Leader()), and the
+  // when this replica is not the leader (WriteViaLeader forwards instead), and the
   // RaftHost's errors otherwise (kAborted: outcome unknown).
   void Write(catalog::Command command, WriteFn done);
+
+  // Write, from any replica: on a follower the proposal goes to the leader over the Raft peer
+  // link (tagged with this replica's id and request number, so the leader proposes it as it
+  // is), and `done` gets the result once the entry is applied *here*: a read on this replica
+  // afterwards sees the write. Errors: kUnavailable when nothing was written (no leader known,
+  // no link to it, or the leader refused it: not leading, a limit reached); kAborted when the
+  // leader changed after the write was handed over, and kTimeout when it was not applied here
+  // within forward_timeout: in both the outcome is unknown. And Write's own errors.
+  void WriteViaLeader(catalog::Command command, WriteFn done);
 
   // Calls `done` once this replica has applied everything committed before the call
   // (a Raft ReadIndex; works on followers too). Reads after it are linearizable.
   void ReadBarrier(std::function<void(Status)> done);
-
-  // Calls `done` once this replica's store has applied `index` (at once if it has), or with
-  // kTimeout after `timeout`. Cheaper than ReadBarrier when the index is known, such as the
-  // index the leader reported for a write forwarded to it: no message to the leader.
-  // kResourceExhausted when pending_writes_max waiters are already waiting.
-  void WhenApplied(catalog::RaftIndex index, Duration timeout, std::function<void(Status)> done);
 
   // Leader only: resets the session's TTL timer. kUnavailable when not the leader,
   // kNotFound when the session does not exist.
@@ -100,9 +108,16 @@ class CatalogServer {
   void OnApplied(uint64_t origin, uint64_t request, const catalog::Command& command,
                  const Result<catalog::CommandResult>& result);
   void FinishWrite(uint64_t request, Result<catalog::CommandResult> result);
-  // From the FSM after each run of applied entries and after a restore: answers the
-  // WhenApplied waiters the store has reached.
-  void NotifyApplied();
+  // The command as every replica must be able to decode it, or why it is refused.
+  Result<std::string> EncodeForLog(const catalog::Command& command) const;
+  // Forwarded writes (catalog_forward.cpp): messages between a follower and the leader.
+  void OnHostMessage(raft::NodeId from, std::string_view bytes);
+  void ProposeForwarded(raft::NodeId from, std::string_view proposal);
+  void RefuseForwarded(raft::NodeId to, uint64_t request, const Status& why);
+  // Answers the forwarded writes past forward_timeout, or sent to a leader that is no longer
+  // the leader; re-arms itself while any are waiting.
+  void CheckForwarded();
+  void ArmForwardCheck();
 
   // Leader duties (catalog_leader_duties.cpp), run from one periodic timer on every replica.
   void ScheduleDuties();
@@ -123,12 +138,15 @@ class CatalogServer {
 
   uint64_t next_request_;
   std::map<uint64_t, WriteFn> pending_writes_;
-  struct AppliedWaiter {
-    std::function<void(Status)> done;  // empty once answered (by the index or the timeout)
-    TimerId timer = 0;
+  struct ForwardedWrite {
+    uint64_t request = 0;
+    raft::NodeId leader;  // where it went
+    MonoTime deadline;
   };
-  // By the index each waits for; a timed-out waiter stays, answered, until its index applies.
-  std::multimap<uint64_t, std::shared_ptr<AppliedWaiter>> applied_waiters_;
+  // Writes handed to the leader, oldest first (so by deadline); answered ones stay until
+  // CheckForwarded passes them.
+  std::deque<ForwardedWrite> forwarded_;
+  TimerId forward_timer_ = 0;
   TimerId duty_timer_ = 0;
   bool leading_ = false;
   raft::Term leading_term_;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "common/codec.h"
+#include "common/thread_name.h"
 #include "server/raft/message_codec.h"
 
 namespace cairn::server {
@@ -34,7 +35,11 @@ std::string_view RoleText(raft::Role role) { return raft::RoleName(role); }
 // The storage thread: runs jobs (RocksDB writes) in order, one at a time, from a bounded queue.
 class RaftHost::StorageWorker {
  public:
-  explicit StorageWorker(size_t queue_max) : queue_max_(queue_max), thread_([this] { Run(); }) {}
+  explicit StorageWorker(size_t queue_max)
+      : queue_max_(queue_max), thread_([this] {
+          NameThisThread("cairn-raft-disk");
+          Run();
+        }) {}
   // Finishes every queued job, then joins.
   ~StorageWorker() {
     {
@@ -162,7 +167,25 @@ void RaftHost::ScheduleTick() {
                                 }));
 }
 
+namespace {
+// The first byte of a host message; Raft's messages start with their codec version (1).
+constexpr char kHostMessageTag = static_cast<char>(0xC8);
+static_assert(static_cast<uint8_t>(kHostMessageTag) != raft::kMessageCodecVersion);
+}  // namespace
+
+bool RaftHost::SendHostMessage(raft::NodeId to, std::string_view bytes) {
+  std::string frame;
+  frame.reserve(bytes.size() + 1);
+  frame += kHostMessageTag;
+  frame += bytes;
+  return transport_->Send(to, frame);
+}
+
 void RaftHost::OnPeerMessage(raft::NodeId from, std::string_view bytes) {
+  if (!bytes.empty() && bytes.front() == kHostMessageTag) {
+    if (host_message_) host_message_(from, bytes.substr(1));
+    return;
+  }
   Result<raft::Message> message = raft::DecodeMessage(bytes);
   if (!message.IsOk()) {
     logger_.WarnRateLimited("raft-decode", "undecodable raft message",

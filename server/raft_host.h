@@ -192,6 +192,14 @@ class RaftHost {
   std::vector<RaftServer> Configuration() const;
   raft::Index ConfigurationIndex() const;
 
+  // A channel for the embedding server beside Raft's own messages, on the same peer links (a
+  // follower handing a write to the leader). Its frames carry a tag byte that no Raft message
+  // starts with. `fn` runs on the loop thread; messages can be lost like any peer message.
+  using HostMessageFn = std::function<void(raft::NodeId from, std::string_view bytes)>;
+  void SetHostMessageHandler(HostMessageFn fn) { host_message_ = std::move(fn); }
+  // False when it cannot be sent now (unknown peer, no connection, over a limit).
+  bool SendHostMessage(raft::NodeId to, std::string_view bytes);
+
   raft::NodeId Id() const { return options_.raft.id; }
   raft::NodeId Leader() const { return raft_->Leader(); }
   bool IsLeader() const { return raft_->GetRole() == raft::Role::kLeader; }
@@ -317,6 +325,7 @@ class RaftHost {
   std::map<raft::NodeId, NetAddress> addresses_;        // members, and one being added
   std::map<raft::NodeId, NetAddress> transport_peers_;  // what the transport was told
   RaftHostStats stats_;
+  HostMessageFn host_message_;
   std::shared_ptr<RaftHost*> alive_;
 };
 

@@ -116,7 +116,8 @@ struct EchoHandler {
     }
     if (req.path == "/throw") throw std::runtime_error("boom");
     res.status = 200;
-    res.SetContent(req.method + " " + req.path + " [" + req.body + "]", "text/plain");
+    res.SetContent(req.method + " " + req.path + " [" + req.body + "]" + (control.OnLoop() ? " on-loop" : ""),
+                   "text/plain");
   }
   std::function<void()> Resumer() {
     std::lock_guard<std::mutex> lock(mu);
@@ -257,6 +258,37 @@ TEST_SUITE("http.server") {
     CHECK(f.echo.gave_up.load() == 2);  // the client left: the server stopped waiting
     f.echo.Resumer()();                 // a resumer of a dropped request does nothing
     CHECK(f.server.Stats().worker_threads == 1);
+  }
+
+  TEST_CASE("requests marked to run on the loop need no worker; they defer and resume there too") {
+    HttpServerOptions options;
+    options.worker_threads_max = 1;
+    options.runs_on_loop = [](const cairn::http::Request& req) {
+      return req.path.starts_with("/loop") || req.path == "/defer";
+    };
+    ServerFixture f(options);
+    RawClient blocker(f.server.Port());
+    blocker.Send("GET /block HTTP/1.1\r\n\r\n");
+    while (f.echo.blocked.load() == 0) std::this_thread::sleep_for(1ms);  // the only worker is taken
+
+    RawClient pipelined(f.server.Port());
+    std::string requests;
+    for (int i = 0; i < 50; ++i) requests += "GET /loop/" + std::to_string(i) + " HTTP/1.1\r\n\r\n";
+    pipelined.Send(requests);
+    REQUIRE(pipelined.ReadUntil("GET /loop/49 [] on-loop"));
+    CHECK(pipelined.Count(" on-loop") == 50);
+    CHECK(pipelined.Received().find("GET /loop/7 []") < pipelined.Received().find("GET /loop/8 []"));
+
+    RawClient deferred(f.server.Port());
+    deferred.Send("GET /defer HTTP/1.1\r\n\r\n");
+    while (f.server.Stats().requests_deferred == 0) std::this_thread::sleep_for(1ms);
+    f.echo.Resumer()();
+    CHECK(deferred.ReadUntil("runs=2"));
+
+    f.echo.Release();
+    CHECK(blocker.ReadUntil("GET /block []"));
+    CHECK(blocker.Received().find("on-loop") == std::string::npos);
+    CHECK(f.server.Stats().worker_threads <= 1);
   }
 
   TEST_CASE("the worker pool grows to its maximum under blocking tasks and shrinks when idle") {

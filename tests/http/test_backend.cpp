@@ -52,6 +52,15 @@ Result<catalog::CommandResult> TestBackend::Write(catalog::Command command) {
   return ApplyLocked(std::move(command));
 }
 
+void TestBackend::WriteAsync(catalog::Command command, WriteDoneFn done) {
+  Result<catalog::CommandResult> result = [&] {
+    std::lock_guard lock(mu_);
+    ++async_writes_;
+    return ApplyLocked(std::move(command));
+  }();
+  done(std::move(result));
+}
+
 Result<catalog::Session> TestBackend::RenewSession(const std::string& id) {
   std::lock_guard lock(mu_);
   if (!leader_known_) return Status::Unavailable("no leader");
@@ -242,6 +251,11 @@ uint64_t TestBackend::AppliedIndex() {
 size_t TestBackend::Writes() {
   std::lock_guard lock(mu_);
   return writes_;
+}
+
+size_t TestBackend::AsyncWrites() {
+  std::lock_guard lock(mu_);
+  return async_writes_;
 }
 
 size_t TestBackend::QueryWakeups() {

@@ -27,6 +27,10 @@ class TestBackend final : public Backend {
   ~TestBackend() override;
 
   Result<catalog::CommandResult> Write(catalog::Command command) override;
+  // Applies at once, under the lock only, so the API starts KV writes on its loop thread
+  // (the path a server agent takes) and every KV test goes through it.
+  bool WritesWithoutBlocking() const override { return true; }
+  void WriteAsync(catalog::Command command, WriteDoneFn done) override;
   Result<catalog::Session> RenewSession(const std::string& id) override;
   Result<QueryMeta> Query(const QueryOptions& options, const std::vector<catalog::WatchTopic>& topics,
                           const ReadFn& read) override;
@@ -53,6 +57,7 @@ class TestBackend final : public Backend {
   void SetLeaderKnown(bool known);
   uint64_t AppliedIndex();
   size_t Writes();                             // commands applied so far
+  size_t AsyncWrites();                        // of which through WriteAsync
   size_t QueryWakeups();                       // blocking queries woken by a watch (not by their timeout)
   std::vector<std::string> MembershipCalls();  // "join <addr>", "leave", "force-leave <node>"
   // Runs `fn` on the store under the backend's lock.
@@ -69,6 +74,7 @@ class TestBackend final : public Backend {
   uint64_t next_index_ = 1;
   uint64_t next_session_ = 1;
   size_t writes_ = 0;
+  size_t async_writes_ = 0;
   size_t query_wakeups_ = 0;
   bool leader_known_ = true;
   bool stopping_ = false;

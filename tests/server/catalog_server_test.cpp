@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,25 @@ class Cluster {
     std::optional<Result<CommandResult>> slot;
     At(i).Write(Command{env.WallMillis(), std::move(body)}, [&](Result<CommandResult> r) { slot = std::move(r); });
     REQUIRE(env.RunUntil([&] { return slot.has_value(); }, 10s));
+    return std::move(*slot);
+  }
+  // Every running replica knows `leader` (a follower learns it from the first append).
+  void WaitLeaderKnown(int leader) {
+    REQUIRE(env.RunUntil(
+        [&] {
+          for (int i = 1; i <= 3; ++i) {
+            if (servers_[i] && servers_[i]->Raft().Leader() != raft::NodeId(leader)) return false;
+          }
+          return true;
+        },
+        10s));
+  }
+  // WriteViaLeader at replica i.
+  Result<CommandResult> WriteVia(int i, catalog::CommandBody body) {
+    std::optional<Result<CommandResult>> slot;
+    At(i).WriteViaLeader(Command{env.WallMillis(), std::move(body)},
+                         [&](Result<CommandResult> r) { slot = std::move(r); });
+    REQUIRE(env.RunUntil([&] { return slot.has_value(); }, 20s));
     return std::move(*slot);
   }
   // A write at the leader that must be applied with an OK outcome.
@@ -199,29 +219,95 @@ TEST_SUITE("server.catalog_server") {
     }
   }
 
-  TEST_CASE("WhenApplied on a follower answers once the leader's index is applied there, or times out") {
+  TEST_CASE("a write on a follower goes to the leader over the peer link and is answered once applied there") {
     Cluster cluster;
     const int leader = cluster.Elect();
     const int follower = leader % 3 + 1;
+    cluster.WaitLeaderKnown(leader);
     for (int round = 0; round < 20; ++round) {
       const std::string value = "v" + std::to_string(round);
-      const CommandResult written = cluster.MustWrite(catalog::KvCommand{Kv(KvVerb::kSet, "key", value)});
-      std::optional<Status> applied;
-      cluster.At(follower).WhenApplied(written.index, 10s, [&](Status s) { applied = s; });
-      REQUIRE(cluster.env.RunUntil([&] { return applied.has_value(); }, 10s));
-      REQUIRE_MESSAGE(applied->IsOk(), applied->ToString());
-      CHECK(cluster.At(follower).Store().AppliedIndex() >= written.index);
+      Result<CommandResult> written = cluster.WriteVia(follower, catalog::KvCommand{Kv(KvVerb::kSet, "key", value)});
+      REQUIRE_MESSAGE(written.IsOk(), written.GetStatus().ToString());
+      CHECK(written->outcome.Ok());
+      // Answered from the follower's own apply: a read there sees the write at once.
+      CHECK(cluster.At(follower).Store().AppliedIndex() >= written->index);
       CHECK(cluster.At(follower).Store().KvGet("key").value->value == value);
+      CHECK(cluster.At(follower).Store().KvGet("key").value->modify_index == written->index);
     }
-    std::optional<Status> reached;  // an index already applied answers at once
-    cluster.At(follower).WhenApplied(catalog::RaftIndex(1), 10s, [&](Status s) { reached = s; });
-    REQUIRE(reached.has_value());
-    CHECK(reached->IsOk());
-    std::optional<Status> never;  // an index far ahead times out
-    const catalog::RaftIndex ahead(cluster.At(follower).Store().AppliedIndex().value + 1000);
-    cluster.At(follower).WhenApplied(ahead, 100ms, [&](Status s) { never = s; });
-    REQUIRE(cluster.env.RunUntil([&] { return never.has_value(); }, 5s));
-    CHECK(never->Code() == cairn::StatusCode::kTimeout);
+    // A rejected CAS is a result the follower reaches too, not an error.
+    Result<CommandResult> cas = cluster.WriteVia(follower, catalog::KvCommand{Kv(KvVerb::kCas, "key", "x", 1)});
+    REQUIRE(cas.IsOk());
+    CHECK(cas->outcome.code == OutcomeCode::kRejected);
+
+    // Many at once: each caller gets its own write's result.
+    std::map<int, Result<CommandResult>> results;
+    for (int i = 0; i < 50; ++i) {
+      cluster.At(follower).WriteViaLeader(
+          Command{cluster.env.WallMillis(), catalog::KvCommand{Kv(KvVerb::kSet, "many/" + std::to_string(i), "v")}},
+          [&results, i](Result<CommandResult> r) { results.emplace(i, std::move(r)); });
+    }
+    REQUIRE(cluster.env.RunUntil([&] { return results.size() == 50; }, 10s));
+    std::set<uint64_t> indexes;
+    for (auto& [i, r] : results) {
+      REQUIRE_MESSAGE(r.IsOk(), r.GetStatus().ToString());
+      CHECK(cluster.At(follower).Store().KvGet("many/" + std::to_string(i)).value->modify_index == r->index);
+      indexes.insert(r->index.value);
+    }
+    CHECK(indexes.size() == 50);
+    cluster.WaitConverged();
+
+    // On the leader it is a plain Write; a command no replica could decode never leaves.
+    Result<CommandResult> here = cluster.WriteVia(leader, catalog::KvCommand{Kv(KvVerb::kSet, "here", "v")});
+    REQUIRE(here.IsOk());
+    Result<CommandResult> oversized = cluster.WriteVia(
+        follower, catalog::KvCommand{Kv(KvVerb::kSet, std::string(catalog::limits::kKvKeyBytesMax + 1, 'k'), "v")});
+    REQUIRE(!oversized.IsOk());
+    CHECK(oversized.GetStatus().Code() == StatusCode::kInvalidArgument);
+  }
+
+  TEST_CASE("a leader that cannot take a forwarded write says so at once") {
+    // One proposal at a time at the leader: most of a burst is refused there.
+    Cluster cluster([](CatalogServerOptions& options) { options.raft.pending_proposals_max = 1; });
+    const int leader = cluster.Elect();
+    const int follower = leader % 3 + 1;
+    cluster.WaitLeaderKnown(leader);
+    std::vector<Result<CommandResult>> results;
+    for (int i = 0; i < 20; ++i) {
+      cluster.At(follower).WriteViaLeader(
+          Command{cluster.env.WallMillis(), catalog::KvCommand{Kv(KvVerb::kSet, "k" + std::to_string(i), "v")}},
+          [&results](Result<CommandResult> r) { results.push_back(std::move(r)); });
+    }
+    // Well inside forward_timeout (10 s): refusals are answered, not waited out.
+    REQUIRE(cluster.env.RunUntil([&] { return results.size() == 20; }, 3s));
+    int ok = 0, refused = 0;
+    for (const auto& r : results) {
+      if (r.IsOk()) {
+        ++ok;
+      } else {
+        CHECK_MESSAGE(r.GetStatus().Code() == StatusCode::kResourceExhausted, r.GetStatus().ToString());
+        ++refused;
+      }
+    }
+    CHECK(ok >= 1);
+    CHECK(refused >= 1);
+  }
+
+  TEST_CASE("a write forwarded to a leader that died is answered outcome-unknown, not left waiting") {
+    Cluster cluster([](CatalogServerOptions& options) { options.forward_timeout = 2s; });
+    const int leader = cluster.Elect();
+    const int follower = leader % 3 + 1;
+    cluster.WaitLeaderKnown(leader);
+    REQUIRE(cluster.WriteVia(follower, catalog::KvCommand{Kv(KvVerb::kSet, "before", "v")}).IsOk());
+    cluster.Stop(leader);
+    std::optional<Result<CommandResult>> lost;
+    cluster.At(follower).WriteViaLeader(
+        Command{cluster.env.WallMillis(), catalog::KvCommand{Kv(KvVerb::kSet, "k", "v")}},
+        [&](Result<CommandResult> r) { lost = std::move(r); });
+    REQUIRE(cluster.env.RunUntil([&] { return lost.has_value(); }, 5s));
+    REQUIRE(!lost->IsOk());
+    const StatusCode code = lost->GetStatus().Code();
+    CHECK_MESSAGE((code == StatusCode::kUnavailable || code == StatusCode::kAborted || code == StatusCode::kTimeout),
+                  lost->GetStatus().ToString());
   }
 
   TEST_CASE("a TTL session expires at twice its TTL, releasing its lock under lock-delay; renewal keeps one") {
