@@ -23,12 +23,16 @@ constexpr uint8_t kForwardRefused = 2;
 constexpr Duration kForwardCheckInterval = std::chrono::milliseconds(100);
 
 // A refused forward's status as the follower reports it. A refusal before the proposal
-// (kUnavailable: not leading; kResourceExhausted) wrote nothing; kAborted came after.
-Status RefusalStatus(StatusCode code, std::string message) {
-  if (code == StatusCode::kUnavailable) {
-    return Status::Unavailable("leadership moved while the write was forwarded; retry (" + message + ")");
+// (kUnavailable: not leading; kResourceExhausted: a limit) wrote nothing; kAborted came after
+// the leader had taken it into its log (leadership lost, the entry replaced).
+Status RefusalStatus(StatusCode code, const std::string& message) {
+  switch (code) {
+    case StatusCode::kUnavailable:
+      return Status::Unavailable("leadership moved while the write was forwarded; retry (" + message + ")");
+    case StatusCode::kAborted:
+      return Status::Aborted("the leader lost the forwarded write (" + message + "); its outcome is unknown");
+    default: return Status(code, "the leader refused the forwarded write: " + message);
   }
-  return Status(code, "the leader refused the forwarded write: " + message);
 }
 
 }  // namespace
@@ -64,7 +68,7 @@ void CatalogServer::OnHostMessage(raft::NodeId from, std::string_view bytes) {
     const uint8_t code = d.ReadU8();
     std::string message(d.ReadBytes(4096));
     if (d.Finish().IsOk() && code != 0 && code <= static_cast<uint8_t>(StatusCode::kInternal)) {
-      return FinishWrite(request, RefusalStatus(static_cast<StatusCode>(code), std::move(message)));
+      return FinishWrite(request, RefusalStatus(static_cast<StatusCode>(code), message));
     }
   }
   logger_.WarnRateLimited("forward-message", "undecodable forwarded-write message", {{"peer", from.value}});
