@@ -13,10 +13,10 @@ namespace {
 
 constexpr Duration kHousekeepingInterval = 250ms;
 constexpr Duration kStartupHousekeepingInterval = 10ms;
-// The agent's own writes (services, TTL checks) on a follower: few, so a small pool.
+// Blocking calls to servers from the loop (a client agent's writes, anti-entropy reads, asking
+// a cluster to let this server join): few, so a small pool.
 constexpr size_t kForwardThreads = 2;
 constexpr size_t kForwardQueueMax = 1024;
-// How long a follower waits to apply a write the leader has applied before answering it.
 // After a failed anti-entropy pass: a retry after 1 s, doubling while passes keep failing.
 constexpr Duration kSyncRetryFirst = 1s;
 constexpr uint32_t kSyncRetryDoublingsMax = 5;

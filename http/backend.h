@@ -7,9 +7,9 @@
 // Threads: the HTTP server calls Backend from its worker threads. Every method may block the
 // calling thread (until a write is applied, a read point is reached, or a blocking query
 // wakes), and must be safe to call from many threads at once; WriteAsync, where the backend
-// says it does not block, is also called from the server's loop thread. The `read` functions passed to
-// Query run on the agent's own thread while the caller waits, so they may fill variables the
-// caller owns; they must not keep references to the store.
+// says it does not block, is also called from the server's loop thread. The `read` functions
+// passed to Query run on the agent's own thread while the caller waits, so they may fill
+// variables the caller owns; they must not keep references to the store.
 #pragma once
 
 #include <chrono>

@@ -56,7 +56,7 @@ struct LoopHandle {
   std::function<void(const std::shared_ptr<PendingRequest>&)> resume;
 };
 
-// One run of a request on a worker thread.
+// One run of a request, on a worker thread or on the loop.
 class Control final : public RequestControl {
  public:
   Control(std::shared_ptr<PendingRequest> pending, std::shared_ptr<LoopHandle> handle, bool on_loop)
