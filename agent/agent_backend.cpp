@@ -80,31 +80,17 @@ Status AgentBackend::Do(std::function<void(AgentCore&, std::function<void(Status
   return result.GetStatus();
 }
 
-Result<catalog::CommandResult> AgentBackend::WriteHere(catalog::Command command, AgentCore::ForwardMode mode) {
-  return CallOnLoop<catalog::CommandResult>(env_, kWriteTimeout,
-                                            [this, command = std::move(command), mode](auto done) mutable {
-                                              core_.Write(std::move(command), std::move(done), mode);
-                                            });
-}
-
 Result<catalog::CommandResult> AgentBackend::Write(catalog::Command command) {
-  return WriteHere(std::move(command), AgentCore::ForwardMode::kViaLeader);
+  return CallOnLoop<catalog::CommandResult>(
+      env_, kWriteTimeout,
+      [this, command = std::move(command)](auto done) mutable { core_.Write(std::move(command), std::move(done)); });
 }
 
 void AgentBackend::WriteAsync(catalog::Command command, WriteDoneFn done) {
   if (!WritesWithoutBlocking()) return http::Backend::WriteAsync(std::move(command), std::move(done));
-  Status posted = env_.Post([this, command = std::move(command), done]() mutable {
-    core_.Write(std::move(command), std::move(done), AgentCore::ForwardMode::kViaLeader);
-  });
+  Status posted = env_.Post(
+      [this, command = std::move(command), done]() mutable { core_.Write(std::move(command), std::move(done)); });
   if (!posted.IsOk()) done(Status::Unavailable("the agent is shutting down"));
-}
-
-Result<catalog::CommandResult> AgentBackend::ForwardedWrite(catalog::Command command) {
-  Result<catalog::CommandResult> result = WriteHere(std::move(command), AgentCore::ForwardMode::kLeaderOnly);
-  if (!result.IsOk() && result.GetStatus().Code() == StatusCode::kFailedPrecondition) {
-    return Status::Unavailable("leadership moved while the write was forwarded; retry");
-  }
-  return result;
 }
 
 Result<std::string> AgentBackend::RelayServer() {

@@ -27,7 +27,6 @@ class AgentBackend final : public http::Backend {
   void Close();
 
   Result<catalog::CommandResult> Write(catalog::Command command) override;
-  Result<catalog::CommandResult> ForwardedWrite(catalog::Command command) override;
   // A server agent hands the write to its loop and returns; a client agent relays (blocking).
   bool WritesWithoutBlocking() const override { return !core_.IsClient(); }
   void WriteAsync(catalog::Command command, WriteDoneFn done) override;
@@ -68,7 +67,6 @@ class AgentBackend final : public http::Backend {
   // Runs `fn` on the loop and returns its value (a default value if the agent is stopping).
   template <typename T>
   T Get(std::function<T(AgentCore&)> fn);
-  Result<catalog::CommandResult> WriteHere(catalog::Command command, AgentCore::ForwardMode mode);
   Status Do(std::function<void(AgentCore&, std::function<void(Status)>)> fn);
 
   class WakeSignal;

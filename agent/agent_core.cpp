@@ -122,7 +122,7 @@ http::QueryMeta AgentCore::Meta() const {
   return meta;
 }
 
-void AgentCore::Write(catalog::Command command, WriteFn done, ForwardMode mode) {
+void AgentCore::Write(catalog::Command command, WriteFn done) {
   if (!Ready()) {
     done(Status::Unavailable(client_ ? "No known Cairn servers" : "No cluster leader"));
     return;
@@ -132,7 +132,6 @@ void AgentCore::Write(catalog::Command command, WriteFn done, ForwardMode mode) 
     if (create->session.id.empty()) create->session.id = RandomUuid(prng_);
   }
   if (client_) return WriteThroughServer(std::move(command), std::move(done));
-  if (mode == ForwardMode::kLeaderOnly && !Leading()) return done(NotLeader());
   server_->WriteViaLeader(std::move(command), std::move(done));
 }
 
@@ -145,7 +144,7 @@ void AgentCore::WriteThroughServer(catalog::Command command, WriteFn done) {
     if (code == StatusCode::kUnavailable || code == StatusCode::kTimeout) servers_.Failed(server);
     done(std::move(result));
   };
-  forwarder_.Forward(*server, std::move(command), std::move(on_done), ForwardTo::kAnyServer);
+  forwarder_.Forward(*server, std::move(command), std::move(on_done));
 }
 
 Result<catalog::Session> AgentCore::RenewSession(const std::string& id) {

@@ -70,16 +70,10 @@ class AgentCore {
   // The servers a client agent uses; safe from any thread (server_pool.h).
   ServerPool& Servers() { return servers_; }
 
-  // How a write reaches the leader when another server leads.
-  enum class ForwardMode : uint8_t {
-    // Handed to the leader over the Raft peer link (CatalogServer::WriteViaLeader); answered
-    // once this server has applied it too, so a read here right after sees it.
-    kViaLeader,
-    // A write another server forwarded here: kFailedPrecondition with the leader's HTTP
-    // address as message unless this server leads, so that it is never passed on again.
-    kLeaderOnly,
-  };
-  void Write(catalog::Command command, WriteFn done, ForwardMode mode = ForwardMode::kViaLeader);
+  // Replicates `command`. A client agent sends it to its server; a follower hands it to the
+  // leader over the Raft peer link (CatalogServer::WriteViaLeader) and answers once it has
+  // applied it too, so a read here right after sees it.
+  void Write(catalog::Command command, WriteFn done);
   Result<catalog::Session> RenewSession(const std::string& id);
   // Runs `read` with `options`; if it is a blocking read whose index is not above
   // options.min_index, registers a watch that calls `woken` on the next relevant change.

@@ -80,11 +80,10 @@ Status ForwardRemovePeer(const std::string& leader_http, uint64_t raft_id) {
   return OkStatus();
 }
 
-Result<catalog::CommandResult> ForwardWrite(const std::string& server_http, const catalog::Command& command,
-                                            ForwardTo to) {
+Result<catalog::CommandResult> ForwardWrite(const std::string& server_http, const catalog::Command& command) {
   CAIRN_ASSIGN_OR_RETURN(http::HttpClient * client, ServerClient(server_http));
-  const char* path = to == ForwardTo::kLeader ? "/v1/internal/forward" : "/v1/internal/forward?relay";
-  Result<http::Response> response = client->Send("PUT", path, EncodeCommand(command), "application/octet-stream");
+  Result<http::Response> response =
+      client->Send("PUT", "/v1/internal/forward", EncodeCommand(command), "application/octet-stream");
   if (!response.IsOk()) return TransportError(server_http, response.GetStatus());
   if (response->status != 200) return ForwardedWriteError(response->status, response->body);
   return catalog::DecodeCommandResult(response->body);
@@ -131,9 +130,9 @@ AsyncForwarder::~AsyncForwarder() {
   for (std::thread& thread : threads_) thread.join();
 }
 
-void AsyncForwarder::Forward(std::string server_http, catalog::Command command, DoneFn done, ForwardTo to) {
-  Run<catalog::CommandResult>([server_http = std::move(server_http), command = std::move(command),
-                               to] { return ForwardWrite(server_http, command, to); },
+void AsyncForwarder::Forward(std::string server_http, catalog::Command command, DoneFn done) {
+  Run<catalog::CommandResult>([server_http = std::move(server_http),
+                               command = std::move(command)] { return ForwardWrite(server_http, command); },
                               std::move(done));
 }
 

@@ -1,8 +1,9 @@
-// Forwarding a write from a follower server to the leader, over the leader's HTTP API.
+// A client agent's calls to its servers' HTTP API: writes, anti-entropy reads, and the few
+// calls a server makes to the leader's own endpoints (session renewals, peer removals).
 //
-// The command travels in its replicated encoding (catalog/command.h) to
-// PUT /v1/internal/forward, and the leader answers with the encoded CommandResult. The
-// leader never forwards again (Backend::ForwardedWrite).
+// A write travels in its replicated encoding (catalog/command.h) to PUT /v1/internal/forward
+// on any server, which hands it to the leader over the Raft peer link if it does not lead
+// (server/catalog_forward.cpp) and answers with the encoded CommandResult.
 #pragma once
 
 #include <string>
@@ -13,11 +14,6 @@
 
 namespace cairn::agent {
 
-// Where a forwarded write goes: to the leader, which applies it and never forwards it again
-// (a follower server's forwarding), or to any server, which passes it on to the leader if it
-// does not lead (a client agent's writes).
-enum class ForwardTo : uint8_t { kLeader, kAnyServer };
-
 // The Status for a server's error answer to a forwarded write. A 500 saying "No cluster leader"
 // applied nothing (kUnavailable, safe to retry); any other 500 may come after the write was
 // applied (the server's own outcome-unknown answer, or an error it could not classify), so it
@@ -27,8 +23,7 @@ Status ForwardedWriteError(int http_status, const std::string& body);
 // `server_http` is "host:port". kUnavailable when the server cannot be reached or has no leader
 // (the write did not happen), kTimeout when it did not answer in time or answered an error after
 // which the outcome is unknown (ForwardedWriteError).
-Result<catalog::CommandResult> ForwardWrite(const std::string& server_http, const catalog::Command& command,
-                                            ForwardTo to = ForwardTo::kLeader);
+Result<catalog::CommandResult> ForwardWrite(const std::string& server_http, const catalog::Command& command);
 
 // Everything the catalog holds on `node`, read from the server at `server_http`
 // (GET /v1/internal/node-state/<node>). kUnavailable when the server cannot be reached.
@@ -74,7 +69,7 @@ class AsyncForwarder {
   AsyncForwarder& operator=(const AsyncForwarder&) = delete;
 
   // Loop thread. `done` runs on the loop, unless the loop has stopped by then.
-  void Forward(std::string server_http, catalog::Command command, DoneFn done, ForwardTo to = ForwardTo::kLeader);
+  void Forward(std::string server_http, catalog::Command command, DoneFn done);
   // Runs the blocking `call` on a pool thread and `done` with its result on the loop (or, with
   // kResourceExhausted, at once when the queue is full).
   template <typename T>

@@ -119,9 +119,6 @@ class Backend {
   using WriteDoneFn = std::function<void(Result<catalog::CommandResult>)>;
   virtual bool WritesWithoutBlocking() const { return false; }
   virtual void WriteAsync(catalog::Command command, WriteDoneFn done) { done(Write(std::move(command))); }
-  // A write another server forwarded here (PUT /v1/internal/forward): applied only if this
-  // server leads, never forwarded again, so leadership churn cannot bounce a write around.
-  virtual Result<catalog::CommandResult> ForwardedWrite(catalog::Command command) { return Write(std::move(command)); }
 
   // Resets the session's TTL timer at the leader; kNotFound when the session does not exist.
   virtual Result<catalog::Session> RenewSession(const std::string& id) = 0;

@@ -1,7 +1,8 @@
 // Endpoints between agents, not part of Consul's API:
-//   PUT /v1/internal/forward: a write another agent forwarded here (agent/forward.h). The body
-//     is the command in its replicated encoding; the answer is the encoded result. A server
-//     forwards it once more, to the leader, only when it came from a client agent (?relay).
+//   PUT /v1/internal/forward: a client agent's write (agent/forward.h). The body is the command
+//     in its replicated encoding; the answer is the encoded result. A server that does not lead
+//     hands it to the leader over the Raft peer link, where it is proposed or refused, never
+//     passed on again.
 //   GET /v1/internal/node-state/<node>: everything registered on a node, encoded
 //     (catalog::EncodeNodeRegistrations), for a client agent's anti-entropy. An indexed read:
 //     consistency modes and X-Consul-Index as every read.
@@ -18,11 +19,7 @@ void Forward(ApiContext& ctx, const Request& req, Response& res) {
   // A command that does not decode strictly is refused before it can reach the log.
   Result<catalog::Command> command = catalog::DecodeCommand(req.body);
   if (!command.IsOk()) return ReplyText(res, 400, "Invalid forwarded command: " + command.GetStatus().Message());
-  // From a client agent, the write may take one more hop (to the leader); from a server it
-  // may not, so leadership churn cannot bounce a write around.
-  Result<catalog::CommandResult> result = HasFlag(req, "relay")
-                                              ? ctx.backend.Write(std::move(command).Value())
-                                              : ctx.backend.ForwardedWrite(std::move(command).Value());
+  Result<catalog::CommandResult> result = ctx.backend.Write(std::move(command).Value());
   if (Failed(res, result)) return;
   res.status = 200;
   res.SetContent(catalog::EncodeCommandResult(*result), "application/octet-stream");

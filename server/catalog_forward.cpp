@@ -21,6 +21,8 @@ constexpr uint8_t kForwardProposal = 1;
 constexpr uint8_t kForwardRefused = 2;
 // How often waiting forwarded writes are checked for a leader change or their deadline.
 constexpr Duration kForwardCheckInterval = std::chrono::milliseconds(100);
+// A refusal's message is cut to this length when sent, and a longer one refused when read.
+constexpr size_t kRefusalMessageBytesMax = 4096;
 
 // A refused forward's status as the follower reports it. A refusal before the proposal
 // (kUnavailable: not leading; kResourceExhausted: a limit) wrote nothing; kAborted came after
@@ -41,11 +43,7 @@ void CatalogServer::WriteViaLeader(catalog::Command command, WriteFn done) {
   if (raft_->IsLeader()) return Write(std::move(command), std::move(done));
   const raft::NodeId leader = raft_->Leader();
   if (leader == raft::kNoNode) return done(Status::Unavailable("No cluster leader"));
-  if (pending_writes_.size() >= options_.pending_writes_max) {
-    return done(Status::ResourceExhausted("catalog server: pending_writes_max (" +
-                                          std::to_string(options_.pending_writes_max) + ") reached"));
-  }
-  Result<std::string> encoded = EncodeForLog(command);
+  Result<std::string> encoded = AdmitWrite(command);
   if (!encoded.IsOk()) return done(encoded.GetStatus());
   const uint64_t request = next_request_++;
   Encoder message;
@@ -66,7 +64,7 @@ void CatalogServer::OnHostMessage(raft::NodeId from, std::string_view bytes) {
   if (!d.HasError() && kind == kForwardRefused) {
     const uint64_t request = d.ReadFixed64();
     const uint8_t code = d.ReadU8();
-    std::string message(d.ReadBytes(4096));
+    std::string message(d.ReadBytes(kRefusalMessageBytesMax));
     if (d.Finish().IsOk() && code != 0 && code <= static_cast<uint8_t>(StatusCode::kInternal)) {
       return FinishWrite(request, RefusalStatus(static_cast<StatusCode>(code), message));
     }
@@ -93,7 +91,7 @@ void CatalogServer::RefuseForwarded(raft::NodeId to, uint64_t request, const Sta
   message.PutU8(kForwardRefused);
   message.PutFixed64(request);
   message.PutU8(static_cast<uint8_t>(why.Code()));
-  message.PutBytes(why.Message().substr(0, 4096));
+  message.PutBytes(why.Message().substr(0, kRefusalMessageBytesMax));
   // If it is lost, the follower's forward_timeout answers instead.
   (void)raft_->SendHostMessage(to, message.Take());
 }

@@ -44,12 +44,7 @@ CatalogServer::~CatalogServer() {
 uint64_t CatalogServer::AppliedCommands() const { return fsm_->AppliedCommands(); }
 
 void CatalogServer::Write(catalog::Command command, WriteFn done) {
-  if (pending_writes_.size() >= options_.pending_writes_max) {
-    done(Status::ResourceExhausted("catalog server: pending_writes_max (" +
-                                   std::to_string(options_.pending_writes_max) + ") reached"));
-    return;
-  }
-  Result<std::string> encoded = EncodeForLog(command);
+  Result<std::string> encoded = AdmitWrite(command);
   if (!encoded.IsOk()) return done(encoded.GetStatus());
   const uint64_t request = next_request_++;
   pending_writes_.emplace(request, std::move(done));
@@ -60,7 +55,11 @@ void CatalogServer::Write(catalog::Command command, WriteFn done) {
   });
 }
 
-Result<std::string> CatalogServer::EncodeForLog(const catalog::Command& command) const {
+Result<std::string> CatalogServer::AdmitWrite(const catalog::Command& command) const {
+  if (pending_writes_.size() >= options_.pending_writes_max) {
+    return Status::ResourceExhausted("catalog server: pending_writes_max (" +
+                                     std::to_string(options_.pending_writes_max) + ") reached");
+  }
   std::string encoded = catalog::EncodeCommand(command);
   // Every replica must be able to decode what is committed; refuse here what it could not
   // (a field past a catalog limit), before it costs a log entry.

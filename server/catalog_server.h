@@ -108,8 +108,9 @@ class CatalogServer {
   void OnApplied(uint64_t origin, uint64_t request, const catalog::Command& command,
                  const Result<catalog::CommandResult>& result);
   void FinishWrite(uint64_t request, Result<catalog::CommandResult> result);
-  // The command as every replica must be able to decode it, or why it is refused.
-  Result<std::string> EncodeForLog(const catalog::Command& command) const;
+  // The command encoded as every replica must be able to decode it, or why it is refused
+  // (pending_writes_max reached; a field past a catalog limit).
+  Result<std::string> AdmitWrite(const catalog::Command& command) const;
   // Forwarded writes (catalog_forward.cpp): messages between a follower and the leader.
   void OnHostMessage(raft::NodeId from, std::string_view bytes);
   void ProposeForwarded(raft::NodeId from, std::string_view proposal);

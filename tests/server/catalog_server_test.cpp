@@ -87,12 +87,18 @@ class Cluster {
     return Leader();
   }
 
-  Result<CommandResult> Write(int i, catalog::CommandBody body) {
+  // A write at replica i through `method` (Write, or WriteViaLeader), waited for.
+  using WriteMethod = void (CatalogServer::*)(Command, CatalogServer::WriteFn);
+  Result<CommandResult> Write(int i, catalog::CommandBody body, WriteMethod method = &CatalogServer::Write) {
     std::optional<Result<CommandResult>> slot;
-    At(i).Write(Command{env.WallMillis(), std::move(body)}, [&](Result<CommandResult> r) { slot = std::move(r); });
-    REQUIRE(env.RunUntil([&] { return slot.has_value(); }, 10s));
+    (At(i).*method)(Command{env.WallMillis(), std::move(body)}, [&](Result<CommandResult> r) { slot = std::move(r); });
+    REQUIRE(env.RunUntil([&] { return slot.has_value(); }, 20s));
     return std::move(*slot);
   }
+  Result<CommandResult> WriteVia(int i, catalog::CommandBody body) {
+    return Write(i, std::move(body), &CatalogServer::WriteViaLeader);
+  }
+
   // Every running replica knows `leader` (a follower learns it from the first append).
   void WaitLeaderKnown(int leader) {
     REQUIRE(env.RunUntil(
@@ -104,14 +110,7 @@ class Cluster {
         },
         10s));
   }
-  // WriteViaLeader at replica i.
-  Result<CommandResult> WriteVia(int i, catalog::CommandBody body) {
-    std::optional<Result<CommandResult>> slot;
-    At(i).WriteViaLeader(Command{env.WallMillis(), std::move(body)},
-                         [&](Result<CommandResult> r) { slot = std::move(r); });
-    REQUIRE(env.RunUntil([&] { return slot.has_value(); }, 20s));
-    return std::move(*slot);
-  }
+
   // A write at the leader that must be applied with an OK outcome.
   CommandResult MustWrite(catalog::CommandBody body) {
     Result<CommandResult> r = Write(Leader(), std::move(body));
