@@ -20,22 +20,6 @@ Result<http::HttpClient*> ServerClient(const std::string& server_http) {
   return http::ThreadClient(server_http, std::chrono::seconds(kForwardTimeoutSeconds));
 }
 
-// Percent-encodes everything but RFC 3986's unreserved characters.
-std::string EncodePathSegment(const std::string& text) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 // kUnavailable and kIoError (http/http_client.h): the server never had the request whole.
 // Anything else came after it was sent: it may have been applied.
 Status TransportError(const std::string& server_http, const Status& error) {
@@ -105,7 +89,8 @@ Result<std::vector<std::string>> FetchRaftPeers(const std::string& server_http) 
 
 Result<catalog::NodeRegistrations> FetchNodeRegistrations(const std::string& server_http, const std::string& node) {
   CAIRN_ASSIGN_OR_RETURN(http::HttpClient * client, ServerClient(server_http));
-  Result<http::Response> response = client->Send("GET", "/v1/internal/node-state/" + EncodePathSegment(node));
+  Result<http::Response> response =
+      client->Send("GET", "/v1/internal/node-state/" + http::PercentEncode(node, /*keep_slash=*/false));
   if (!response.IsOk()) return TransportError(server_http, response.GetStatus());
   if (response->status != 200) return Status::Unavailable("server " + server_http + ": " + response->body);
   return catalog::DecodeNodeRegistrations(response->body);

@@ -133,10 +133,9 @@ Result<Head> ParseHead(std::string_view bytes) {
   while (std::optional<std::string_view> header = NextLine(bytes, pos, next)) {
     pos = next;
     if (header->empty()) break;
-    const size_t colon = header->find(':');
-    if (colon == 0 || colon == header->npos) return Status::Corruption("malformed HTTP header line in an answer");
-    head.response.headers.emplace(std::string(header->substr(0, colon)),
-                                  std::string(TrimWhitespace(header->substr(colon + 1))));
+    const std::optional<HeaderField> field = ParseHeaderLine(*header);
+    if (!field) return Status::Corruption("malformed HTTP header line in an answer");
+    head.response.headers.emplace(std::string(field->name), std::string(field->value));
   }
   return head;
 }

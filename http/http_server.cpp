@@ -210,9 +210,6 @@ class HttpServer::Loop {
     auto pending = std::make_shared<PendingRequest>();
     pending->connection = id;
     pending->keep_alive = parsed.keep_alive && c.served < options_.keep_alive_requests_max;
-    const NetAddress peer = c.stream->PeerAddress();
-    parsed.request.remote_addr = peer.host;
-    parsed.request.remote_port = peer.port;
     pending->request = std::move(parsed.request);
     c.pending = pending;
     Submit(pending);

@@ -101,4 +101,29 @@ bool KeepsAlive(std::string_view version, std::string_view connection) {
   return !ListsToken(connection, "close");
 }
 
+std::optional<HeaderField> ParseHeaderLine(std::string_view line) {
+  const size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  const std::string_view name = line.substr(0, colon);
+  if (name.empty() || !std::all_of(name.begin(), name.end(), IsTokenChar)) return std::nullopt;
+  return HeaderField{name, TrimWhitespace(line.substr(colon + 1))};
+}
+
+std::string PercentEncode(std::string_view text, bool keep_slash) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    const bool unreserved = std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved || (keep_slash && c == '/')) {
+      out += ch;
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
 }  // namespace cairn::http

@@ -34,10 +34,7 @@ struct Request {
   std::string body;
   // The route's capture groups on `path`, whole match first (set by the router).
   std::vector<std::string> matches;
-  std::string remote_addr;
-  uint16_t remote_port = 0;
 
-  bool HasHeader(std::string_view name) const { return headers.find(name) != headers.end(); }
   // The `index`th value of header `name`, or "" when there are fewer.
   std::string HeaderValue(std::string_view name, size_t index = 0) const;
   size_t HeaderCount(std::string_view name) const { return headers.count(name); }
@@ -84,5 +81,16 @@ std::optional<std::string_view> NextLine(std::string_view buffer, size_t pos, si
 // Whether a message of `version` with this Connection header lets the connection carry another
 // exchange: HTTP/1.1 unless it says `close`, HTTP/1.0 only if it says `keep-alive`.
 bool KeepsAlive(std::string_view version, std::string_view connection);
+// A header line, "name: value", as its name and its value without surrounding whitespace;
+// nullopt when it is not one (no colon, an empty name or one with a non-token character, which
+// includes a folded continuation line).
+struct HeaderField {
+  std::string_view name;
+  std::string_view value;
+};
+std::optional<HeaderField> ParseHeaderLine(std::string_view line);
+// Percent-encodes every byte but RFC 3986's unreserved characters (and '/' if `keep_slash`),
+// for a path segment or a query parameter.
+std::string PercentEncode(std::string_view text, bool keep_slash);
 
 }  // namespace cairn::http

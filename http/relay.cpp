@@ -39,7 +39,7 @@ bool IsHopHeader(const std::string& name) {
 Request Onward(const Request& req) {
   Request onward;
   onward.method = req.method;
-  onward.target = req.target.empty() ? req.path : req.target;
+  onward.target = req.target;
   for (const auto& [name, value] : req.headers) {
     if (!IsHopHeader(name)) onward.headers.emplace(name, value);
   }
@@ -50,13 +50,13 @@ Request Onward(const Request& req) {
   return onward;
 }
 
-void CopyAnswer(const Response& answer, Response& res) {
+void CopyAnswer(Response&& answer, Response& res) {
   res.status = answer.status;
   for (const auto& [name, value] : answer.headers) {
     if (!IsHopHeader(name)) res.headers.emplace(name, value);
   }
   const std::string content_type = answer.HeaderValue("Content-Type");
-  res.SetContent(answer.body, content_type.empty() ? "text/plain; charset=utf-8" : content_type);
+  res.SetContent(std::move(answer.body), content_type.empty() ? "text/plain; charset=utf-8" : content_type);
 }
 
 }  // namespace
@@ -80,14 +80,15 @@ bool AnsweredLocally(const std::string& path) { return path.starts_with("/v1/age
 
 void RelayRequest(Backend& backend, const Request& req, Response& res) {
   const bool read_only = req.method == "GET" || req.method == "HEAD";
+  const Request onward = Onward(req);
   std::string last_error = "no server answered";
   for (int attempt = 0; attempt < kRelayAttemptsMax; ++attempt) {
     Result<std::string> server = backend.RelayServer();
     if (!server.IsOk()) return ReplyText(res, 500, server.GetStatus().Message());
     Result<HttpClient*> client = ThreadClient(*server, kRelayReadTimeout);
     if (!client.IsOk()) return ReplyText(res, 500, client.GetStatus().Message());
-    Result<Response> answer = (*client)->Send(Onward(req));
-    if (answer.IsOk()) return CopyAnswer(*answer, res);
+    Result<Response> answer = (*client)->Send(onward);
+    if (answer.IsOk()) return CopyAnswer(std::move(*answer), res);
     last_error = "rpc error: server " + *server + ": " + answer.GetStatus().Message();
     backend.RelayFailed(*server);
     // kUnavailable: no connection was made, so any method may go to the next server.

@@ -75,12 +75,9 @@ std::optional<ParseOutcome> ParseHeaders(std::string_view buffer, size_t& pos, R
       return std::nullopt;
     }
     if (line->front() == ' ' || line->front() == '\t') return Error(400, "folded header lines are not accepted");
-    const size_t colon = line->find(':');
-    const std::string_view name = line->substr(0, colon);
-    if (colon == std::string_view::npos || name.empty() || !std::all_of(name.begin(), name.end(), IsTokenChar)) {
-      return Error(400, "malformed header line");
-    }
-    request.headers.emplace(std::string(name), std::string(TrimWhitespace(line->substr(colon + 1))));
+    const std::optional<HeaderField> field = ParseHeaderLine(*line);
+    if (!field) return Error(400, "malformed header line");
+    request.headers.emplace(std::string(field->name), std::string(field->value));
   }
   return std::nullopt;
 }

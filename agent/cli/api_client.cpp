@@ -1,6 +1,5 @@
 #include "agent/cli/api_client.h"
 
-#include <cctype>
 #include <cstdlib>
 
 #include "http/http_client.h"
@@ -40,8 +39,6 @@ Result<HostPort> ParseHostPort(std::string_view text) {
   return out;
 }
 
-bool IsUnreserved(unsigned char c) { return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~'; }
-
 Result<HttpReply> ToReply(const Result<http::Response>& result, const std::string& address) {
   if (!result.IsOk()) {
     return Status::Unavailable("error connecting to the agent at " + address + ": " + result.GetStatus().Message());
@@ -60,22 +57,6 @@ struct ApiClient::Impl {
   Impl(std::string host, uint16_t port, http::HttpClientOptions options) : client(std::move(host), port, options) {}
   http::HttpClient client;
 };
-
-std::string PercentEncode(std::string_view text, bool keep_slash) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char ch : text) {
-    auto c = static_cast<unsigned char>(ch);
-    if (IsUnreserved(c) || (keep_slash && c == '/')) {
-      out += ch;
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 std::string WithQuery(const std::string& path, const QueryParams& params) {
   std::string out = path;

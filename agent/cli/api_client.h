@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "http/message.h"
 
 namespace cairn::cli {
 
@@ -21,9 +22,8 @@ struct HttpReply {
 
 using QueryParams = std::vector<std::pair<std::string, std::string>>;
 
-// Percent-encodes everything outside RFC 3986's unreserved set; '/' is kept when `keep_slash`
-// (KV keys are paths).
-std::string PercentEncode(std::string_view text, bool keep_slash);
+// Percent-encoding for paths and query parameters ('/' kept for KV keys, which are paths).
+using http::PercentEncode;
 // `path` + "?" + encoded params; a param with an empty value is sent bare ("?recurse").
 std::string WithQuery(const std::string& path, const QueryParams& params);
 
