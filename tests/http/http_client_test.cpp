@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/limits.h"
 #include "tests/support/scripted_http_server.h"
 #include "tests/support/test_ports.h"
 
@@ -240,6 +241,23 @@ TEST_SUITE("http.client") {
     }
   }
 
+  TEST_CASE("a head or chunk-size line longer than the head limit is refused, not buffered") {
+    const std::string endless(limits::kHttpResponseHeadBytesMax + 4096, 'a');
+    const std::string framings[] = {
+        "HTTP/1.1 200 OK\r\nX-Long: " + endless,
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + endless,
+    };
+    for (const std::string& bytes : framings) {
+      // The connection stays open: only the limit can end the read.
+      ScriptedServer server([&](int, int, const std::string&) { return ScriptedServer::Reply{bytes, false}; });
+      HttpClient client("127.0.0.1", server.Port(), ShortTimeouts());
+      Result<Response> answer = client.Send("GET", "/");
+      REQUIRE_FALSE(answer.IsOk());
+      CHECK(answer.GetStatus().Code() == StatusCode::kResourceExhausted);
+      CHECK(answer.GetStatus().Message().find("head or chunk line") != std::string::npos);
+    }
+  }
+
   TEST_CASE("a refused connection is kUnavailable: nothing was sent") {
     const uint16_t port = cairn::testing::ReserveLoopbackPort();
     HttpClient client("127.0.0.1", port, ShortTimeouts());
@@ -268,6 +286,9 @@ TEST_SUITE("http.client") {
     ScriptedServer server(Always("HTTP/2 200 OK\r\n\r\n"));
     HttpClient client("127.0.0.1", server.Port(), ShortTimeouts());
     CHECK(client.Send("GET", "/").GetStatus().Code() == StatusCode::kCorruption);
+    ScriptedServer bad_header(Always("HTTP/1.1 200 OK\r\nBad Name: x\r\nContent-Length: 0\r\n\r\n"));
+    HttpClient header_client("127.0.0.1", bad_header.Port(), ShortTimeouts());
+    CHECK(header_client.Send("GET", "/").GetStatus().Code() == StatusCode::kCorruption);
     CHECK(client.Send("GET", "no-slash").GetStatus().Code() == StatusCode::kInvalidArgument);
     CHECK(client.Send("GET", "/a\r\nX: y").GetStatus().Code() == StatusCode::kInvalidArgument);
     CHECK(client.Send("BAD METHOD", "/").GetStatus().Code() == StatusCode::kInvalidArgument);
